@@ -1,0 +1,1 @@
+"""The lessons catalog: content format, the starter course, loading and validation."""

@@ -1,0 +1,1 @@
+"""Replays: the recording format, folding a recording into frames, export."""

@@ -1,0 +1,1 @@
+"""Inkroom's server: HTTP API, WebSocket rooms, fan-out, persistence, and the CLI."""
