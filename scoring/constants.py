@@ -26,7 +26,10 @@ SHAPE_SAMPLES: Final = 32  # points per curve for the DTW / Frechet shape term
 PROFILE_SAMPLES: Final = 64  # pressure profile samples along a target's arc length
 COVERAGE_BINS: Final = 64  # bins along a target's arc length for coverage and progress
 FRAME_SAMPLES: Final = 128  # points spread over all targets (or strokes) for the copy frame
-CLOSED_EPS: Final = 0.02  # a target whose ends meet within 2 % of its length is closed
+CLOSED_EPS: Final = 0.02
+GRID_SIDE: Final = 96  # nearest-segment grid: at most 96 x 96 cells per target
+GRID_MARGIN_TOL: Final = 4.0  # the grid reaches 4 tolerances ...
+GRID_MARGIN_REL: Final = 0.25  # ... plus a quarter of the target's length past its box  # a target whose ends meet within 2 % of its length is closed
 
 # --- accuracy ---------------------------------------------------------------------------------
 # Soft score of an error e measured in tolerances: 1 up to one tolerance, then halving

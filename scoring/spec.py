@@ -11,8 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from scoring import constants as C
+from scoring.nearest import N_GRID, build_grid, segment_table
 from scoring.types import FloatArray, IntArray
 
 Mode = Literal["trace", "copy"]
@@ -153,9 +155,7 @@ class StepSpec:
             self.tolerance if self.tolerance_unit == "px" else self.tolerance * max(diag, 1e-9)
         )
         n_t = len(self.targets)
-        offsets = np.zeros(n_t + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([t.shape[0] for t in self.targets])
-        self.target_offsets: IntArray = offsets
+        self.target_offsets: IntArray = _offsets([t.shape[0] for t in self.targets])
         self.target_xy: FloatArray = np.ascontiguousarray(pts)
         cum = []
         lengths = np.empty(n_t)
@@ -176,6 +176,32 @@ class StepSpec:
             ],
             dtype=np.bool_,
         )
+        self.segments: FloatArray = np.ascontiguousarray(
+            np.concatenate(
+                [
+                    segment_table(t, self.target_cum[a:b])
+                    for t, a, b in zip(
+                        self.targets, self.target_offsets[:-1], self.target_offsets[1:], strict=True
+                    )
+                ]
+            )
+        )
+        # Segment rows of target j: seg_offsets[j]..seg_offsets[j + 1] (one fewer than points).
+        self.seg_offsets: IntArray = self.target_offsets - np.arange(n_t + 1)
+        grids = np.empty((n_t, N_GRID))
+        starts: list[IntArray] = []
+        cands: list[npt.NDArray[np.int32]] = []
+        for i, t in enumerate(self.targets):
+            margin = C.GRID_MARGIN_TOL * self.tolerance_px + C.GRID_MARGIN_REL * lengths[i]
+            grid, start, cand = build_grid(t, margin, C.GRID_SIDE)
+            grids[i] = grid
+            starts.append(start)
+            cands.append(cand)
+        self.grids: FloatArray = grids
+        self.cell_offsets = _offsets([s.shape[0] for s in starts])
+        self.cell_starts: IntArray = np.concatenate(starts)
+        self.cand_offsets = _offsets([c.shape[0] for c in cands])
+        self.cands = np.concatenate(cands)
         profiles = np.full((n_t, C.PROFILE_SAMPLES), -1.0)
         if self.pressure_profile is not None:
             for i, p in enumerate(self.pressure_profile):
@@ -201,6 +227,12 @@ class StepSpec:
             f" {self.tolerance_unit}, mode={self.mode!r}, directional={self.directional},"
             f" ordered={self.ordered})"
         )
+
+
+def _offsets(sizes: Sequence[int]) -> IntArray:
+    out = np.zeros(len(sizes) + 1, dtype=np.int64)
+    out[1:] = np.cumsum(sizes)
+    return out
 
 
 def _arc_sample_set(polylines: Sequence[FloatArray], lengths: FloatArray) -> FloatArray:

@@ -1,0 +1,118 @@
+"""Small geometric kernels shared by the accuracy, quality and live scorers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring._jit import kernel
+
+
+@kernel
+def soft_score(err):  # type: ignore[no-untyped-def]
+    """1 for an error of up to one unit, then a Gaussian fall-off: 0.5 at 2, 1/16 at 3."""
+    over = err - 1.0
+    if over <= 0.0:
+        return 1.0
+    return 2.0 ** (-(over * over))
+
+
+@kernel
+def project_point(px, py, txy, cum):  # type: ignore[no-untyped-def]
+    """Distance from (px, py) to the polyline txy, and the arc length of the nearest point.
+
+    A plain scan over the segments: targets are short (tens of vertices), so this beats
+    any spatial index once its set-up cost is counted.
+    """
+    best = np.inf
+    best_s = 0.0
+    for k in range(txy.shape[0] - 1):
+        ax = txy[k, 0]
+        ay = txy[k, 1]
+        vx = txy[k + 1, 0] - ax
+        vy = txy[k + 1, 1] - ay
+        wx = px - ax
+        wy = py - ay
+        vv = vx * vx + vy * vy
+        u = 0.0
+        if vv > 0.0:
+            u = (wx * vx + wy * vy) / vv
+            u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+        dx = wx - u * vx
+        dy = wy - u * vy
+        d = dx * dx + dy * dy
+        if d < best:
+            best = d
+            best_s = cum[k] + u * (cum[k + 1] - cum[k])
+    return np.sqrt(best), best_s
+
+
+@kernel
+def arc_delta(s0, s1, length, closed):  # type: ignore[no-untyped-def]
+    """Signed progress from arc position s0 to s1; on a closed target, the short way round."""
+    d = s1 - s0
+    if closed:
+        half = 0.5 * length
+        if d > half:
+            d -= length
+        elif d < -half:
+            d += length
+    return d
+
+
+@kernel
+def mark_bins(bins, s0, s1, length, closed):  # type: ignore[no-untyped-def]
+    """Mark the coverage bins from arc position s0 to s1 (wrapping on closed targets)."""
+    nb = bins.shape[0]
+    if length <= 0.0:
+        return
+    scale = nb / length
+    d = arc_delta(s0, s1, length, closed)
+    a = s0 if d >= 0.0 else s0 + d
+    b = a + abs(d)
+    ia = int(np.floor(a * scale))
+    ib = int(np.floor(b * scale))
+    if ib - ia >= nb:
+        ib = ia + nb - 1
+    for i in range(ia, ib + 1):
+        j = i % nb if closed else min(max(i, 0), nb - 1)
+        bins[j] = True
+
+
+@kernel
+def polyline_length(x, y):  # type: ignore[no-untyped-def]
+    total = 0.0
+    for i in range(x.shape[0] - 1):
+        dx = x[i + 1] - x[i]
+        dy = y[i + 1] - y[i]
+        total += np.sqrt(dx * dx + dy * dy)
+    return total
+
+
+@kernel
+def resample_xy(x, y, k):  # type: ignore[no-untyped-def]
+    """k points evenly spaced by arc length along (x, y); all at the start if it has no length."""
+    n = x.shape[0]
+    out = np.empty((k, 2))
+    cum = np.empty(n)
+    cum[0] = 0.0
+    for i in range(1, n):
+        dx = x[i] - x[i - 1]
+        dy = y[i] - y[i - 1]
+        cum[i] = cum[i - 1] + np.sqrt(dx * dx + dy * dy)
+    total = cum[n - 1]
+    if total <= 0.0 or k < 2:
+        for j in range(k):
+            out[j, 0] = x[0]
+            out[j, 1] = y[0]
+        return out
+    seg = 0
+    for j in range(k):
+        s = total * j / (k - 1)
+        while seg < n - 2 and cum[seg + 1] < s:
+            seg += 1
+        span = cum[seg + 1] - cum[seg]
+        u = 0.0 if span <= 0.0 else (s - cum[seg]) / span
+        u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+        out[j, 0] = x[seg] + u * (x[seg + 1] - x[seg])
+        out[j, 1] = y[seg] + u * (y[seg + 1] - y[seg])
+    return out
