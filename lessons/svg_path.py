@@ -27,6 +27,8 @@ from scoring.types import FloatArray
 
 DEFAULT_FLATNESS: Final = 0.25  # canvas units
 MAX_CURVE_SEGMENTS: Final = 512
+MAX_ABS_NUMBER: Final = 1e6  # far beyond any canvas, and small enough that no sum overflows
+MIN_RADIUS: Final = 1e-9  # arc radii below this are zero: the arc is a straight line
 
 _COMMANDS: Final = "MmLlHhVvCcSsQqTtAaZz"
 _ARITY: Final = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
@@ -76,7 +78,7 @@ class _Scanner:
             raise SvgPathError(self.pos, f"expected a number, found {found}")
         self.pos = m.end()
         value = float(m.group())
-        if not math.isfinite(value):
+        if not abs(value) <= MAX_ABS_NUMBER:
             raise SvgPathError(m.start(), f"number {m.group()!r} is out of range")
         return value
 
@@ -148,7 +150,7 @@ def arc_points(
     if p1 == p2:
         return []
     rx, ry = abs(rx), abs(ry)
-    if rx == 0.0 or ry == 0.0:
+    if rx < MIN_RADIUS or ry < MIN_RADIUS:
         return [p2]
     phi = math.radians(rotation_deg % 360.0)
     cos_p, sin_p = math.cos(phi), math.sin(phi)
@@ -215,88 +217,91 @@ def path_to_polylines(d: str, flatness: float = DEFAULT_FLATNESS) -> list[FloatA
 
     while not scan.at_end():
         at = scan.pos
-        letter = scan.command()
-        if letter is None:
-            if not command or command in "Zz":
-                raise SvgPathError(at, "a number where a command letter is needed")
-        else:
-            if not command and letter not in "Mm":
-                raise SvgPathError(at, "path data must start with M or m")
-            command = letter
-        upper, rel = command.upper(), command.islower()
-        ox, oy = cur if rel else (0.0, 0.0)
-        if upper == "Z":
-            if current:
-                current.append(start)
+        try:
+            letter = scan.command()
+            if letter is None:
+                if not command or command in "Zz":
+                    raise SvgPathError(at, "a number where a command letter is needed")
+            else:
+                if not command and letter not in "Mm":
+                    raise SvgPathError(at, "path data must start with M or m")
+                command = letter
+            upper, rel = command.upper(), command.islower()
+            ox, oy = cur if rel else (0.0, 0.0)
+            if upper == "Z":
+                if current:
+                    current.append(start)
+                    flush()
+                cur = start
+                last_cubic = last_quad = None
+                continue
+            if letter is not None and not scan.starts_number():
+                raise SvgPathError(scan.pos, f"command {command!r} needs {_ARITY[upper]} numbers")
+            if upper == "M":
                 flush()
-            cur = start
-            last_cubic = last_quad = None
-            continue
-        if letter is not None and not scan.starts_number():
-            raise SvgPathError(scan.pos, f"command {command!r} needs {_ARITY[upper]} numbers")
-        if upper == "M":
-            flush()
-            cur = (ox + scan.number(), oy + scan.number())
-            start = cur
-            current.append(cur)
-            command = "l" if rel else "L"  # further pairs are implicit line-tos
-            last_cubic = last_quad = None
-            continue
-        if not current:  # drawing after a Z: a new subpath from the closing point
-            current.append(cur)
-        new_cubic: Point | None = None
-        new_quad: Point | None = None
-        if upper == "L":
-            cur = (ox + scan.number(), oy + scan.number())
-            current.append(cur)
-        elif upper == "H":
-            cur = (ox + scan.number(), cur[1])
-            current.append(cur)
-        elif upper == "V":
-            cur = (cur[0], oy + scan.number())
-            current.append(cur)
-        elif upper in "CS":
-            if upper == "C":
-                c1 = (ox + scan.number(), oy + scan.number())
-            else:
-                c1 = (
-                    cur
-                    if last_cubic is None
-                    else (2 * cur[0] - last_cubic[0], 2 * cur[1] - last_cubic[1])
+                cur = (ox + scan.number(), oy + scan.number())
+                start = cur
+                current.append(cur)
+                command = "l" if rel else "L"  # further pairs are implicit line-tos
+                last_cubic = last_quad = None
+                continue
+            if not current:  # drawing after a Z: a new subpath from the closing point
+                current.append(cur)
+            new_cubic: Point | None = None
+            new_quad: Point | None = None
+            if upper == "L":
+                cur = (ox + scan.number(), oy + scan.number())
+                current.append(cur)
+            elif upper == "H":
+                cur = (ox + scan.number(), cur[1])
+                current.append(cur)
+            elif upper == "V":
+                cur = (cur[0], oy + scan.number())
+                current.append(cur)
+            elif upper in "CS":
+                if upper == "C":
+                    c1 = (ox + scan.number(), oy + scan.number())
+                else:
+                    c1 = (
+                        cur
+                        if last_cubic is None
+                        else (2 * cur[0] - last_cubic[0], 2 * cur[1] - last_cubic[1])
+                    )
+                c2 = (ox + scan.number(), oy + scan.number())
+                end = (ox + scan.number(), oy + scan.number())
+                current.extend(cubic_points(cur, c1, c2, end, flatness))
+                cur, new_cubic = end, c2
+            elif upper in "QT":
+                if upper == "Q":
+                    c = (ox + scan.number(), oy + scan.number())
+                else:
+                    c = (
+                        cur
+                        if last_quad is None
+                        else (2 * cur[0] - last_quad[0], 2 * cur[1] - last_quad[1])
+                    )
+                end = (ox + scan.number(), oy + scan.number())
+                current.extend(quadratic_points(cur, c, end, flatness))
+                cur, new_quad = end, c
+            else:  # A
+                rx, ry, rot = scan.number(), scan.number(), scan.number()
+                large, sweep = scan.flag(), scan.flag()
+                end = (ox + scan.number(), oy + scan.number())
+                current.extend(
+                    arc_points(
+                        cur,
+                        end,
+                        rx=rx,
+                        ry=ry,
+                        rotation_deg=rot,
+                        large_arc=large,
+                        sweep=sweep,
+                        flatness=flatness,
+                    )
                 )
-            c2 = (ox + scan.number(), oy + scan.number())
-            end = (ox + scan.number(), oy + scan.number())
-            current.extend(cubic_points(cur, c1, c2, end, flatness))
-            cur, new_cubic = end, c2
-        elif upper in "QT":
-            if upper == "Q":
-                c = (ox + scan.number(), oy + scan.number())
-            else:
-                c = (
-                    cur
-                    if last_quad is None
-                    else (2 * cur[0] - last_quad[0], 2 * cur[1] - last_quad[1])
-                )
-            end = (ox + scan.number(), oy + scan.number())
-            current.extend(quadratic_points(cur, c, end, flatness))
-            cur, new_quad = end, c
-        else:  # A
-            rx, ry, rot = scan.number(), scan.number(), scan.number()
-            large, sweep = scan.flag(), scan.flag()
-            end = (ox + scan.number(), oy + scan.number())
-            current.extend(
-                arc_points(
-                    cur,
-                    end,
-                    rx=rx,
-                    ry=ry,
-                    rotation_deg=rot,
-                    large_arc=large,
-                    sweep=sweep,
-                    flatness=flatness,
-                )
-            )
-            cur = end
-        last_cubic, last_quad = new_cubic, new_quad
+                cur = end
+            last_cubic, last_quad = new_cubic, new_quad
+        except ArithmeticError as exc:  # a backstop: bounded numbers should never get here
+            raise SvgPathError(at, f"cannot compute this segment ({exc})") from None
     flush()
     return polylines

@@ -203,9 +203,18 @@ def test_svg_path_flattening_is_coarser_with_larger_flatness() -> None:
 
 
 def test_svg_path_flattening_point_count_is_bounded() -> None:
-    line = one("M 0 0 C 0 1e7 1e7 1e7 1e7 0")
+    line = one("M 0 0 C 0 1e6 1e6 1e6 1e6 0")
     assert len(line) == MAX_CURVE_SEGMENTS + 1
-    assert line[-1].tolist() == [1e7, 0]
+    assert line[-1].tolist() == [1e6, 0]
+
+
+def test_svg_path_rejects_numbers_out_of_range() -> None:
+    with pytest.raises(SvgPathError, match="at character 8: number '1e308' is out of range"):
+        path_to_polylines("M 0 0 L 1e308 0")
+
+
+def test_svg_path_arc_with_vanishing_radii_is_a_line() -> None:
+    assert one("M 0 0 A 1e-300 1e-300 0 1 1 10 0").tolist() == [[0, 0], [10, 0]]
 
 
 def test_svg_path_rejects_non_positive_flatness() -> None:
