@@ -43,6 +43,8 @@ from schema.models import (
 )
 
 StrokeWrite = Literal["auto", "copy", "executemany"]
+# a row of STROKE_COLUMNS: attempt_id, step_id, seq, n_points, duration_ms, points blob
+StrokeRecord = tuple[uuid.UUID, uuid.UUID, int, int, float, bytes]
 
 STROKE_COLUMNS: Final = ("attempt_id", "step_id", "seq", "n_points", "duration_ms", "points")
 # which states a session may move to, from which
@@ -338,7 +340,7 @@ async def get_progress(
 # --- strokes ----------------------------------------------------------------------------------
 
 
-def stroke_record(stroke: NewStroke) -> tuple[uuid.UUID, uuid.UUID, int, int, float, bytes]:
+def stroke_record(stroke: NewStroke) -> StrokeRecord:
     """A stroke as a row of STROKE_COLUMNS: points encoded, count and duration beside them."""
     blob = encode_points(stroke.points)
     n = stroke.points.shape[0]
@@ -354,9 +356,15 @@ async def append_strokes(
     On Postgres "auto" means COPY (asyncpg `copy_records_to_table`, inside the session's
     transaction); elsewhere, and with "executemany", one multi-row INSERT.
     """
-    if not strokes:
+    return await append_stroke_records(session, [stroke_record(s) for s in strokes], method=method)
+
+
+async def append_stroke_records(
+    session: AsyncSession, records: Sequence[StrokeRecord], *, method: StrokeWrite = "auto"
+) -> int:
+    """`append_strokes` for rows already encoded by `stroke_record` (e.g. off the hot path)."""
+    if not records:
         return 0
-    records = [stroke_record(s) for s in strokes]
     dialect = _dialect(session)
     if method == "copy" and dialect != "postgresql":
         raise ValueError("COPY needs Postgres")
@@ -371,7 +379,7 @@ async def append_strokes(
     return sum(r[3] for r in records)
 
 
-async def _copy_strokes(session: AsyncSession, records: list[tuple[Any, ...]]) -> None:
+async def _copy_strokes(session: AsyncSession, records: Sequence[StrokeRecord]) -> None:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
@@ -419,6 +427,7 @@ async def get_session(session: AsyncSession, session_id: uuid.UUID) -> Multiplay
         select(MultiplayerSession)
         .where(MultiplayerSession.id == session_id)
         .options(selectinload(MultiplayerSession.participants))
+        .execution_options(populate_existing=True)  # fresh after bulk UPDATEs
     )
     if room is None:
         raise NotFound(f"no session {session_id}")
@@ -463,9 +472,7 @@ async def set_session_state(
             .where(Participant.session_id == session_id, Participant.leave_at.is_(None))
             .values(leave_at=now)
         )
-    room = await get_session(session, session_id)
-    await session.refresh(room)
-    return room
+    return await get_session(session, session_id)
 
 
 async def join_session(
