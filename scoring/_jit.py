@@ -22,3 +22,8 @@ def inline_kernel(fn: F) -> F:
     return numba.njit(  # type: ignore[no-any-return]
         cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy", inline="always"
     )(fn)
+
+
+def ieee_kernel(fn: F) -> F:
+    """A kernel without fast-math: for code that must see NaN and infinity (validation)."""
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)  # type: ignore[no-any-return]

@@ -18,7 +18,7 @@ import numpy as np
 
 from scoring import constants as C
 from scoring._jit import kernel
-from scoring.distance import _diagonal_dp
+from scoring.distance import shape_distances
 from scoring.nearest import project_all
 from scoring.geometry import arc_delta, mark_bins, polyline_length, resample_xy
 from scoring.geometry import soft_score as g
@@ -142,18 +142,11 @@ def _pair(x, y, p, txy, seg, length, res, closed, profile, grid, cell_start, can
     out[A_LENGTH] = 0.0 if ratio <= 0.0 else 2.0 ** (-((np.log(ratio) / _LEN_HALF) ** 2))
 
     # Shape: DTW and discrete Frechet on arc-length resampled copies.
-    dr = resample_xy(x, y, _K)
-    ax = dr[:, 0].copy()
-    ay = dr[:, 1].copy()
-    if reversed_fit:
-        bx = res[::-1, 0].copy()
-        by = res[::-1, 1].copy()
-    else:
-        bx = res[:, 0].copy()
-        by = res[:, 1].copy()
-    dtw_mean = _diagonal_dp(ax, ay, bx, by, 0, 0) / _K
+    drawn_r = resample_xy(x, y, _K)
+    dtw, frechet = shape_distances(drawn_r, res[::-1] if reversed_fit else res)
+    dtw_mean = dtw / _K
     out[A_DTW] = dtw_mean / tol
-    out[A_FRECHET] = _diagonal_dp(ax, ay, bx, by, 0, 1) / tol
+    out[A_FRECHET] = frechet / tol
     out[A_SHAPE] = g(dtw_mean / tol)
 
     if use_profile and profile[0] >= 0.0:
@@ -187,7 +180,7 @@ def _pair(x, y, p, txy, seg, length, res, closed, profile, grid, cell_start, can
 
 
 @kernel
-def match_all(sxy, sp, soff, txy, toff, segs, sof, tlen, tres, tclosed, profiles, grids, coff, cstarts, kof, cands, params, out):  # type: ignore[no-untyped-def]
+def match_all(sx, sy, sp, soff, txy, toff, segs, sof, tlen, tres, tclosed, profiles, grids, coff, cstarts, kof, cands, params, out):  # type: ignore[no-untyped-def]
     """Fill out[i, j, :] with the metrics of drawn stroke i against target j."""
     tol = params[P_TOL]
     directional = params[P_DIRECTIONAL] != 0.0
@@ -195,8 +188,8 @@ def match_all(sxy, sp, soff, txy, toff, segs, sof, tlen, tres, tclosed, profiles
     for i in range(soff.shape[0] - 1):
         a = soff[i]
         b = soff[i + 1]
-        x = sxy[a:b, 0].copy()
-        y = sxy[a:b, 1].copy()
+        x = sx[a:b]
+        y = sy[a:b]
         p = sp[a:b]
         for j in range(toff.shape[0] - 1):
             ta = toff[j]

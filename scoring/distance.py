@@ -128,3 +128,47 @@ def dtw_distance(a: object, b: object, metric: str = "euclidean") -> float:
 def frechet_distance(a: object, b: object) -> float:
     """The discrete Frechet distance between two 2-D curves."""
     return float(frechet_kernel(_curve("a", a), _curve("b", b)))
+
+
+@kernel
+def shape_distances(a, b):  # type: ignore[no-untyped-def]
+    """(DTW, discrete Frechet) between two short (k, 2) curves in one row-wise pass.
+
+    For the few dozen points of the scorer's shape term, a plain row-by-row fill beats
+    the diagonal sweep, whose per-diagonal set-up then dominates.
+    """
+    n = a.shape[0]
+    m = b.shape[0]
+    dp = np.full(m + 1, _INF)  # DTW, previous row
+    fp = np.full(m + 1, _INF)  # Frechet, previous row
+    dc = np.empty(m + 1)
+    fc = np.empty(m + 1)
+    dp[0] = 0.0
+    fp[0] = 0.0
+    for i in range(n):
+        dc[0] = _INF
+        fc[0] = _INF
+        ax = a[i, 0]
+        ay = a[i, 1]
+        for j in range(m):
+            ex = ax - b[j, 0]
+            ey = ay - b[j, 1]
+            c = np.sqrt(ex * ex + ey * ey)
+            x = dp[j]
+            y = dp[j + 1]
+            z = dc[j]
+            best = x if x < y else y
+            best = best if best < z else z
+            dc[j + 1] = c + best
+            x = fp[j]
+            y = fp[j + 1]
+            z = fc[j]
+            best = x if x < y else y
+            best = best if best < z else z
+            fc[j + 1] = c if c > best else best
+        if i == 0:
+            dp[0] = _INF
+            fp[0] = _INF
+        dp, dc = dc, dp
+        fp, fc = fc, fp
+    return dp[m], fp[m]

@@ -68,13 +68,18 @@ def mark_bins(bins, s0, s1, length, closed):  # type: ignore[no-untyped-def]
     scale = nb / length
     d = arc_delta(s0, s1, length, closed)
     a = s0 if d >= 0.0 else s0 + d
-    b = a + abs(d)
     ia = int(np.floor(a * scale))
-    ib = int(np.floor(b * scale))
+    ib = int(np.floor((a + abs(d)) * scale))
+    if ia == ib and 0 <= ia < nb:  # the common case: a step inside one bin
+        bins[ia] = True
+        return
     if ib - ia >= nb:
         ib = ia + nb - 1
     for i in range(ia, ib + 1):
-        j = i % nb if closed else min(max(i, 0), nb - 1)
+        if closed:
+            j = i % nb
+        else:
+            j = 0 if i < 0 else (nb - 1 if i >= nb else i)
         bins[j] = True
 
 
@@ -116,3 +121,45 @@ def resample_xy(x, y, k):  # type: ignore[no-untyped-def]
         out[j, 0] = x[seg] + u * (x[seg + 1] - x[seg])
         out[j, 1] = y[seg] + u * (y[seg + 1] - y[seg])
     return out
+
+
+@kernel
+def frame_of(x, y, off, samples):  # type: ignore[no-untyped-def]
+    """Centroid and RMS radius of several strokes, each sampled in proportion to its length.
+
+    Copy mode maps the drawing into the targets' frame with these: translation and
+    uniform scale are free, everything else still counts.
+    """
+    ns = off.shape[0] - 1
+    lengths = np.empty(ns)
+    total = 0.0
+    for i in range(ns):
+        lengths[i] = polyline_length(x[off[i] : off[i + 1]], y[off[i] : off[i + 1]])
+        total += lengths[i]
+    sum_x = 0.0
+    sum_y = 0.0
+    count = 0
+    parts = []
+    for i in range(ns):
+        a = off[i]
+        b = off[i + 1]
+        if b <= a:
+            continue
+        k = 2
+        if total > 0.0:
+            k = max(2, int(round(samples * lengths[i] / total)))
+        r = resample_xy(x[a:b], y[a:b], k)
+        parts.append(r)
+        for j in range(k):
+            sum_x += r[j, 0]
+            sum_y += r[j, 1]
+        count += k
+    if count == 0:
+        return 0.0, 0.0, 0.0
+    cx = sum_x / count
+    cy = sum_y / count
+    acc = 0.0
+    for r in parts:
+        for j in range(r.shape[0]):
+            acc += (r[j, 0] - cx) ** 2 + (r[j, 1] - cy) ** 2
+    return cx, cy, np.sqrt(acc / count)

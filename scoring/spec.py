@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring import constants as C
+from scoring.geometry import frame_of
 from scoring.nearest import N_GRID, build_grid, segment_table
 from scoring.types import FloatArray, IntArray
 
@@ -213,9 +214,14 @@ class StepSpec:
         )
         # Copy mode frame: centroid and RMS radius of the targets, each point standing for
         # an equal share of arc length so dense and sparse polylines weigh the same.
-        dense = _arc_sample_set(self.targets, lengths)
-        self.frame_center: FloatArray = dense.mean(axis=0)
-        self.frame_radius = float(np.sqrt(((dense - self.frame_center) ** 2).sum(axis=1).mean()))
+        cx, cy, radius = frame_of(
+            np.ascontiguousarray(pts[:, 0]),
+            np.ascontiguousarray(pts[:, 1]),
+            self.target_offsets,
+            C.FRAME_SAMPLES,
+        )
+        self.frame_center: FloatArray = np.array([cx, cy])
+        self.frame_radius = float(radius)
 
     @property
     def n_targets(self) -> int:
@@ -233,13 +239,3 @@ def _offsets(sizes: Sequence[int]) -> IntArray:
     out = np.zeros(len(sizes) + 1, dtype=np.int64)
     out[1:] = np.cumsum(sizes)
     return out
-
-
-def _arc_sample_set(polylines: Sequence[FloatArray], lengths: FloatArray) -> FloatArray:
-    """Points spread over several polylines in proportion to their lengths."""
-    total = float(lengths.sum())
-    parts = []
-    for line, length in zip(polylines, lengths, strict=True):
-        k = max(2, round(C.FRAME_SAMPLES * float(length) / total)) if total > 0 else 2
-        parts.append(resample_polyline(line, k))
-    return np.concatenate(parts)

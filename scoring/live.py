@@ -1,0 +1,230 @@
+"""Scoring while the learner draws.
+
+Theory of operation: a stroke arrives as point batches. Each batch goes through one
+kernel call that repairs its rows (scoring.ingest), appends them to the stroke's buffer
+and, for each new point only, finds its distance to the stroke's target and where along
+the target it is, marking the coverage bins it sweeps. Nothing is recomputed over the
+points already seen, so a batch costs O(batch) whatever the stroke's length. The target
+is chosen at the stroke's first point: in an ordered step, the next one in order;
+otherwise the unused target whose start is nearest (either end when direction is free).
+At the end of a stroke it is scored in full, and its per-target rows are kept so the
+step's result only re-runs the assignment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scoring import constants as C
+from scoring._jit import kernel
+from scoring.geometry import arc_delta, mark_bins
+from scoring.ingest import N_REPAIRS, N_STATE, RepairReport, repair_rows, spread_timestamps
+from scoring.nearest import project_all
+from scoring.result import LiveFeedback, StepResult, StrokeScore
+from scoring.spec import StepSpec
+from scoring.step import Packed, assemble, assign, pair_metrics, quality_metrics, score_step
+from scoring.stroke import N_WIRE_COLUMNS, Device, Stroke
+from scoring.types import FloatArray
+
+# live state
+L_PREV_S = 0
+L_PREV_D = 1
+L_PREV_X = 2
+L_PREV_Y = 3
+L_HAS_PREV = 4
+L_SHIFT_X = 5
+L_SHIFT_Y = 6
+L_MAX_DEV = 7
+L_COVERED = 8
+N_LIVE = 9
+
+_INITIAL_CAPACITY = 512
+
+
+@kernel
+def live_update(rows, buf, start, rstate, counts, seg, grid, cell_start, cand, length, closed, tol, bins, lstate):  # type: ignore[no-untyped-def]
+    """Repair and append `rows`, update coverage; returns (kept, deviation of the last point)."""
+    kept = repair_rows(rows, rstate, buf, start, counts)
+    if kept == 0:
+        return 0, lstate[L_PREV_D]
+    x = buf[start : start + kept, 0] + lstate[L_SHIFT_X]
+    y = buf[start : start + kept, 1] + lstate[L_SHIFT_Y]
+    d = np.empty(kept)
+    s = np.empty(kept)
+    project_all(x, y, seg, grid, cell_start, cand, d, s)
+    reach = C.COVER_REACH * tol
+    for i in range(kept):
+        if d[i] > lstate[L_MAX_DEV]:
+            lstate[L_MAX_DEV] = d[i]
+        if d[i] <= reach:
+            mark_bins(bins, s[i], s[i], length, closed)
+            if lstate[L_HAS_PREV] != 0.0 and lstate[L_PREV_D] <= reach:
+                moved = np.hypot(x[i] - lstate[L_PREV_X], y[i] - lstate[L_PREV_Y])
+                if abs(arc_delta(lstate[L_PREV_S], s[i], length, closed)) <= moved + 2.0 * reach:
+                    mark_bins(bins, lstate[L_PREV_S], s[i], length, closed)
+        lstate[L_PREV_S] = s[i]
+        lstate[L_PREV_D] = d[i]
+        lstate[L_PREV_X] = x[i]
+        lstate[L_PREV_Y] = y[i]
+        lstate[L_HAS_PREV] = 1.0
+    covered = 0
+    for b in range(bins.shape[0]):
+        if bins[b]:
+            covered += 1
+    lstate[L_COVERED] = covered
+    return kept, d[kept - 1]
+
+
+class LiveScorer:
+    """Scores one step while it is drawn: begin_stroke, add_points..., end_stroke, result."""
+
+    def __init__(self, spec: StepSpec, device: Device | None = None) -> None:
+        self.spec = spec
+        self.device = device or Device()
+        self._strokes: list[Stroke] = []
+        self._acc: list[FloatArray] = []
+        self._qual: list[FloatArray] = []
+        self._targets: list[int] = []
+        self._buf = np.empty((_INITIAL_CAPACITY, N_WIRE_COLUMNS))
+        self._n = 0
+        self._drawing = False
+        self._rstate = np.zeros(N_STATE)
+        self._counts = np.zeros(N_REPAIRS, dtype=np.int64)
+        self._total_counts = np.zeros(N_REPAIRS, dtype=np.int64)
+        self._lstate = np.zeros(N_LIVE)
+        self._bins = np.zeros(C.COVERAGE_BINS, dtype=np.bool_)
+        self._target = -1
+
+    # -- drawing --------------------------------------------------------------------------
+
+    @property
+    def drawing(self) -> bool:
+        return self._drawing
+
+    @property
+    def strokes(self) -> tuple[Stroke, ...]:
+        return tuple(self._strokes)
+
+    def begin_stroke(self) -> None:
+        if self._drawing:
+            raise RuntimeError("begin_stroke: a stroke is already being drawn")
+        self._drawing = True
+        self._n = 0
+        self._rstate[:] = 0.0
+        self._counts[:] = 0
+        self._lstate[:] = 0.0
+        self._bins[:] = False
+        self._target = -1
+
+    def add_points(self, batch: Any) -> LiveFeedback:
+        """Take an (n, 6) batch in the wire layout; answer with live feedback."""
+        if not self._drawing:
+            raise RuntimeError("add_points: no stroke begun")
+        rows = batch if isinstance(batch, np.ndarray) else np.asarray(batch)
+        if rows.ndim != 2 or rows.shape[1] != N_WIRE_COLUMNS:
+            raise ValueError(f"batch: expected shape (n, {N_WIRE_COLUMNS}), got {rows.shape}")
+        if rows.dtype != np.float32 or not rows.flags.c_contiguous:
+            rows = np.ascontiguousarray(rows, dtype=np.float64)
+        need = self._n + rows.shape[0]
+        if need > self._buf.shape[0]:
+            grown = np.empty((max(need, 2 * self._buf.shape[0]), N_WIRE_COLUMNS))
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        if self._target < 0:
+            if not self._choose_target(rows):
+                return LiveFeedback(0, 0.0, 0.0, False, self._n)
+        spec, j = self.spec, self._target
+        kept, deviation = live_update(
+            rows, self._buf, self._n, self._rstate, self._counts,
+            spec.segments[spec.seg_offsets[j] : spec.seg_offsets[j + 1]], spec.grids[j],
+            spec.cell_starts[spec.cell_offsets[j] : spec.cell_offsets[j + 1]],
+            spec.cands[spec.cand_offsets[j] : spec.cand_offsets[j + 1]],
+            spec.target_lengths[j], spec.target_closed[j], spec.tolerance_px,
+            self._bins, self._lstate,
+        )  # fmt: skip
+        self._n += kept
+        return LiveFeedback(
+            target=j,
+            progress=self._lstate[L_COVERED] / C.COVERAGE_BINS,
+            deviation=float(deviation),
+            off_path=bool(deviation > spec.tolerance_px),
+            points=self._n,
+        )
+
+    def _choose_target(self, rows: Any) -> bool:
+        finite = np.isfinite(rows).all(axis=1)
+        if not finite.any():
+            return False
+        first = rows[int(np.argmax(finite))]
+        px, py = float(first[0]), float(first[1])
+        spec = self.spec
+        if spec.ordered:
+            j = min(len(self._strokes), spec.n_targets - 1)
+        else:
+            free = [k for k in range(spec.n_targets) if k not in self._targets]
+            candidates = free or list(range(spec.n_targets))
+
+            def distance(k: int) -> float:
+                t = spec.targets[k]
+                ends = [t[0]] if spec.directional else [t[0], t[-1]]
+                return min(float(np.hypot(px - e[0], py - e[1])) for e in ends)
+
+            j = min(candidates, key=distance)
+        self._target = j
+        if spec.mode == "copy":
+            # Position is free in copy mode: measure live from the target's start.
+            start = spec.targets[j][0]
+            self._lstate[L_SHIFT_X] = start[0] - px
+            self._lstate[L_SHIFT_Y] = start[1] - py
+        return True
+
+    def end_stroke(self) -> StrokeScore:
+        """Finish the stroke; score it against the step so far."""
+        if not self._drawing:
+            raise RuntimeError("end_stroke: no stroke begun")
+        self._drawing = False
+        points = self._buf[: self._n].copy()
+        t = np.ascontiguousarray(points[:, 2])
+        self._counts[4] += spread_timestamps(t)
+        points[:, 2] = t
+        self._total_counts += self._counts
+        stroke = Stroke.from_points(points)
+        self._strokes.append(stroke)
+        self._targets.append(self._target)
+        if self.spec.mode == "trace":
+            packed = Packed([stroke])
+            self._acc.append(pair_metrics(self.spec, packed, self.device)[0])
+            self._qual.append(quality_metrics(self.spec, packed, self.device)[0])
+        return self.result().strokes[-1]
+
+    # -- the step ------------------------------------------------------------------------
+
+    def undo(self) -> None:
+        """Take back the last finished stroke (or abandon the one being drawn)."""
+        if self._drawing:
+            self._drawing = False
+            return
+        if self._strokes:
+            self._strokes.pop()
+            self._targets.pop()
+            if self._acc:
+                self._acc.pop()
+                self._qual.pop()
+
+    def reset(self) -> None:
+        """Start the step over (a retry)."""
+        self.__init__(self.spec, self.device)  # type: ignore[misc]
+
+    def result(self) -> StepResult:
+        if self.spec.mode == "copy" or not self._strokes:
+            return score_step(self.spec, self._strokes, self.device)
+        acc = np.stack(self._acc)
+        qual = np.stack(self._qual)
+        return assemble(self.spec, self.device, acc, qual, assign(acc[:, :, 0]))
+
+    @property
+    def repairs(self) -> RepairReport:
+        """Repairs over the finished strokes and the one being drawn."""
+        return RepairReport.from_counts(self._total_counts + (self._counts if self._drawing else 0))
