@@ -19,9 +19,9 @@ import numpy as np
 from scoring import constants as C
 from scoring._jit import kernel
 from scoring.distance import shape_distances
-from scoring.nearest import project_all
 from scoring.geometry import arc_delta, mark_bins, polyline_length, resample_xy
 from scoring.geometry import soft_score as g
+from scoring.nearest import project_all
 
 # Columns of a pair's metrics row.
 A_ACCURACY = 0
@@ -65,7 +65,24 @@ _LEN_HALF = C.LENGTH_HALF
 
 
 @kernel
-def _pair(x, y, p, txy, seg, length, res, closed, profile, grid, cell_start, cand, tol, directional, use_profile, out):  # type: ignore[no-untyped-def]
+def _pair(
+    x,
+    y,
+    p,
+    txy,
+    seg,
+    length,
+    res,
+    closed,
+    profile,
+    grid,
+    cell_start,
+    cand,
+    tol,
+    directional,
+    use_profile,
+    out,
+):
     n = x.shape[0]
     out[:] = 0.0
     out[A_PROFILE_ERR] = -1.0
@@ -84,8 +101,7 @@ def _pair(x, y, p, txy, seg, length, res, closed, profile, grid, cell_start, can
         if di <= tol:
             within += 1
         dev_sum += di
-        if di > dev_max:
-            dev_max = di
+        dev_max = max(dev_max, di)
     out[A_CLOSENESS] = close_sum / n
     out[A_WITHIN] = within / n
     out[A_MEAN_DEV] = dev_sum / n
@@ -180,7 +196,27 @@ def _pair(x, y, p, txy, seg, length, res, closed, profile, grid, cell_start, can
 
 
 @kernel
-def match_all(sx, sy, sp, soff, txy, toff, segs, sof, tlen, tres, tclosed, profiles, grids, coff, cstarts, kof, cands, params, out):  # type: ignore[no-untyped-def]
+def match_all(
+    sx,
+    sy,
+    sp,
+    soff,
+    txy,
+    toff,
+    segs,
+    sof,
+    tlen,
+    tres,
+    tclosed,
+    profiles,
+    grids,
+    coff,
+    cstarts,
+    kof,
+    cands,
+    params,
+    out,
+):
     """Fill out[i, j, :] with the metrics of drawn stroke i against target j."""
     tol = params[P_TOL]
     directional = params[P_DIRECTIONAL] != 0.0
@@ -195,7 +231,7 @@ def match_all(sx, sy, sp, soff, txy, toff, segs, sof, tlen, tres, tclosed, profi
             ta = toff[j]
             tb = toff[j + 1]
             _pair(
-                x, y, p, txy[ta:tb], segs[sof[j]:sof[j + 1]], tlen[j], tres[j], tclosed[j], profiles[j],
-                grids[j], cstarts[coff[j]:coff[j + 1]], cands[kof[j]:kof[j + 1]],
+                x, y, p, txy[ta:tb], segs[sof[j] : sof[j + 1]], tlen[j], tres[j], tclosed[j],
+                profiles[j], grids[j], cstarts[coff[j] : coff[j + 1]], cands[kof[j] : kof[j + 1]],
                 tol, directional, use_profile, out[i, j],
             )  # fmt: skip

@@ -29,7 +29,7 @@ FRAME_SAMPLES: Final = 128  # points spread over all targets (or strokes) for th
 CLOSED_EPS: Final = 0.02
 GRID_SIDE: Final = 96  # nearest-segment grid: at most 96 x 96 cells per target
 GRID_MARGIN_TOL: Final = 4.0  # the grid reaches 4 tolerances ...
-GRID_MARGIN_REL: Final = 0.25  # ... plus a quarter of the target's length past its box  # a target whose ends meet within 2 % of its length is closed
+GRID_MARGIN_REL: Final = 0.25  # ... plus a quarter of the target's length past its box
 
 # --- accuracy ---------------------------------------------------------------------------------
 # Soft score of an error e measured in tolerances: 1 up to one tolerance, then halving
@@ -54,8 +54,8 @@ ORDER_PENALTY: Final = 0.5  # an ordered step loses up to half its accuracy to i
 RESAMPLE_MS: Final = 10.0  # uniform time grid for speed and jerk
 SMOOTH_WINDOW: Final = 5  # points in the binomial smoother that defines jitter
 JITTER_UNIT: Final = 0.15  # jitter (RMS, in tolerances) that still scores 1
-LDLJ_GOOD: Final = -7.0  # log dimensionless jerk of a smooth stroke: scores 1
-LDLJ_BAD: Final = -13.0  # and of a very jerky one: scores 0
+LDLJ_GOOD: Final = -8.0  # log dimensionless jerk of a smooth stroke: scores 1
+LDLJ_BAD: Final = -15.0  # and of a very jerky one: scores 0
 SPEED_CV_OK: Final = 0.45  # coefficient of variation of speed that still scores 1
 SPEED_TRIM: Final = 0.1  # fraction of the stroke's time ignored at each end for speed
 PAUSE_SPEED: Final = 0.1  # a pause: speed under 10 % of the median speed ...

@@ -27,11 +27,11 @@ COMBINE_MAX = 1
 
 
 @kernel
-def _diagonal_dp(ax, ay, bx, by, metric, combine):  # type: ignore[no-untyped-def]
+def _diagonal_dp(ax, ay, bx, by, metric, combine):
     # metric and combine are compile-time literals (numba.literally): each pair gets its
     # own specialisation, with the branches in the inner loops folded away.
-    numba.literally(metric)
-    numba.literally(combine)
+    numba.literally(metric)  # type: ignore[attr-defined]
+    numba.literally(combine)  # type: ignore[attr-defined]
     n = ax.shape[0]
     m = bx.shape[0]
     rbx = bx[::-1].copy()
@@ -82,7 +82,7 @@ def _diagonal_dp(ax, ay, bx, by, metric, combine):  # type: ignore[no-untyped-de
 
 
 @kernel
-def dtw_kernel(a, b, metric):  # type: ignore[no-untyped-def]
+def dtw_kernel(a, b, metric):
     """DTW between C-contiguous (n, 2) and (m, 2) float64 arrays (n, m >= 1)."""
     ax = a[:, 0].copy()
     ay = a[:, 1].copy()
@@ -94,7 +94,7 @@ def dtw_kernel(a, b, metric):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def frechet_kernel(a, b):  # type: ignore[no-untyped-def]
+def frechet_kernel(a, b):
     """Discrete Frechet distance between (n, 2) and (m, 2) float64 arrays (n, m >= 1)."""
     ax = a[:, 0].copy()
     ay = a[:, 1].copy()
@@ -131,7 +131,7 @@ def frechet_distance(a: object, b: object) -> float:
 
 
 @kernel
-def shape_distances(a, b):  # type: ignore[no-untyped-def]
+def shape_distances(a, b):
     """(DTW, discrete Frechet) between two short (k, 2) curves in one row-wise pass.
 
     For the few dozen points of the scorer's shape term, a plain row-by-row fill beats

@@ -8,7 +8,7 @@ from scoring._jit import kernel
 
 
 @kernel
-def soft_score(err):  # type: ignore[no-untyped-def]
+def soft_score(err):
     """1 for an error of up to one unit, then a Gaussian fall-off: 0.5 at 2, 1/16 at 3."""
     over = err - 1.0
     if over <= 0.0:
@@ -17,7 +17,7 @@ def soft_score(err):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def project_point(px, py, txy, cum):  # type: ignore[no-untyped-def]
+def project_point(px, py, txy, cum):
     """Distance from (px, py) to the polyline txy, and the arc length of the nearest point.
 
     A plain scan over the segments: targets are short (tens of vertices), so this beats
@@ -47,7 +47,7 @@ def project_point(px, py, txy, cum):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def arc_delta(s0, s1, length, closed):  # type: ignore[no-untyped-def]
+def arc_delta(s0, s1, length, closed):
     """Signed progress from arc position s0 to s1; on a closed target, the short way round."""
     d = s1 - s0
     if closed:
@@ -60,7 +60,7 @@ def arc_delta(s0, s1, length, closed):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def mark_bins(bins, s0, s1, length, closed):  # type: ignore[no-untyped-def]
+def mark_bins(bins, s0, s1, length, closed):
     """Mark the coverage bins from arc position s0 to s1 (wrapping on closed targets)."""
     nb = bins.shape[0]
     if length <= 0.0:
@@ -76,15 +76,11 @@ def mark_bins(bins, s0, s1, length, closed):  # type: ignore[no-untyped-def]
     if ib - ia >= nb:
         ib = ia + nb - 1
     for i in range(ia, ib + 1):
-        if closed:
-            j = i % nb
-        else:
-            j = 0 if i < 0 else (nb - 1 if i >= nb else i)
-        bins[j] = True
+        bins[i % nb if closed else min(max(i, 0), nb - 1)] = True
 
 
 @kernel
-def polyline_length(x, y):  # type: ignore[no-untyped-def]
+def polyline_length(x, y):
     total = 0.0
     for i in range(x.shape[0] - 1):
         dx = x[i + 1] - x[i]
@@ -94,7 +90,7 @@ def polyline_length(x, y):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def resample_xy(x, y, k):  # type: ignore[no-untyped-def]
+def resample_xy(x, y, k):
     """k points evenly spaced by arc length along (x, y); all at the start if it has no length."""
     n = x.shape[0]
     out = np.empty((k, 2))
@@ -124,7 +120,7 @@ def resample_xy(x, y, k):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def frame_of(x, y, off, samples):  # type: ignore[no-untyped-def]
+def frame_of(x, y, off, samples):
     """Centroid and RMS radius of several strokes, each sampled in proportion to its length.
 
     Copy mode maps the drawing into the targets' frame with these: translation and
@@ -147,7 +143,7 @@ def frame_of(x, y, off, samples):  # type: ignore[no-untyped-def]
             continue
         k = 2
         if total > 0.0:
-            k = max(2, int(round(samples * lengths[i] / total)))
+            k = max(2, round(samples * lengths[i] / total))
         r = resample_xy(x[a:b], y[a:b], k)
         parts.append(r)
         for j in range(k):

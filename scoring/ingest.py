@@ -43,7 +43,7 @@ N_STATE = 4
 
 
 @ieee_kernel
-def repair_rows(rows, state, out, start, counts):  # type: ignore[no-untyped-def]
+def repair_rows(rows, state, out, start, counts):
     """Repair `rows` (n, 6) into out[start:], returning how many rows were kept."""
     k = start
     for i in range(rows.shape[0]):
@@ -90,7 +90,7 @@ def repair_rows(rows, state, out, start, counts):  # type: ignore[no-untyped-def
 
 
 @kernel
-def spread_timestamps(t):  # type: ignore[no-untyped-def]
+def spread_timestamps(t):
     """Spread runs of equal times evenly up to the next distinct time, in place.
 
     A run at the very end has no next time: it gets the stroke's median positive step,
@@ -110,10 +110,7 @@ def spread_timestamps(t):  # type: ignore[no-untyped-def]
             j += 1
         run = j - i
         if run > 1:
-            if j < n:
-                step = (t[j] - t[i]) / run
-            else:
-                step = typical / run
+            step = (t[j] - t[i]) / run if j < n else typical / run
             if step > 0.0:
                 for k in range(i + 1, j):
                     t[k] = t[i] + (k - i) * step
@@ -139,7 +136,11 @@ class RepairReport:
     @property
     def total(self) -> int:
         return (
-            self.dropped_nonfinite + self.clipped + self.backward_t + self.duplicates + self.spread_t
+            self.dropped_nonfinite
+            + self.clipped
+            + self.backward_t
+            + self.duplicates
+            + self.spread_t
         )
 
 

@@ -44,7 +44,9 @@ _INITIAL_CAPACITY = 512
 
 
 @kernel
-def live_update(rows, buf, start, rstate, counts, seg, grid, cell_start, cand, length, closed, tol, bins, lstate):  # type: ignore[no-untyped-def]
+def live_update(
+    rows, buf, start, rstate, counts, seg, grid, cell_start, cand, length, closed, tol, bins, lstate
+):
     """Repair and append `rows`, update coverage; returns (kept, deviation of the last point)."""
     kept = repair_rows(rows, rstate, buf, start, counts)
     if kept == 0:
@@ -56,8 +58,7 @@ def live_update(rows, buf, start, rstate, counts, seg, grid, cell_start, cand, l
     project_all(x, y, seg, grid, cell_start, cand, d, s)
     reach = C.COVER_REACH * tol
     for i in range(kept):
-        if d[i] > lstate[L_MAX_DEV]:
-            lstate[L_MAX_DEV] = d[i]
+        lstate[L_MAX_DEV] = max(lstate[L_MAX_DEV], d[i])
         if d[i] <= reach:
             mark_bins(bins, s[i], s[i], length, closed)
             if lstate[L_HAS_PREV] != 0.0 and lstate[L_PREV_D] <= reach:
@@ -132,9 +133,8 @@ class LiveScorer:
             grown = np.empty((max(need, 2 * self._buf.shape[0]), N_WIRE_COLUMNS))
             grown[: self._n] = self._buf[: self._n]
             self._buf = grown
-        if self._target < 0:
-            if not self._choose_target(rows):
-                return LiveFeedback(0, 0.0, 0.0, False, self._n)
+        if self._target < 0 and not self._choose_target(rows):
+            return LiveFeedback(0, 0.0, 0.0, False, self._n)
         spec, j = self.spec, self._target
         kept, deviation = live_update(
             rows, self._buf, self._n, self._rstate, self._counts,
@@ -147,7 +147,7 @@ class LiveScorer:
         self._n += kept
         return LiveFeedback(
             target=j,
-            progress=self._lstate[L_COVERED] / C.COVERAGE_BINS,
+            progress=float(self._lstate[L_COVERED]) / C.COVERAGE_BINS,
             deviation=float(deviation),
             off_path=bool(deviation > spec.tolerance_px),
             points=self._n,

@@ -26,7 +26,7 @@ N_GRID = 5
 
 
 @kernel
-def _segment_distance(px, py, ax, ay, bx, by):  # type: ignore[no-untyped-def]
+def _segment_distance(px, py, ax, ay, bx, by):
     vx = bx - ax
     vy = by - ay
     wx = px - ax
@@ -42,7 +42,7 @@ def _segment_distance(px, py, ax, ay, bx, by):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def build_grid(txy, margin, max_side):  # type: ignore[no-untyped-def]
+def build_grid(txy, margin, max_side):
     """The grid (N_GRID floats), per-cell candidate offsets, and candidate segment ids."""
     m = txy.shape[0]
     lox = txy[:, 0].min() - margin
@@ -101,7 +101,7 @@ N_SEG = 8
 
 
 @kernel
-def segment_table(txy, cum):  # type: ignore[no-untyped-def]
+def segment_table(txy, cum):
     m = txy.shape[0]
     seg = np.zeros((max(m - 1, 0), N_SEG))
     for k in range(m - 1):
@@ -119,7 +119,7 @@ def segment_table(txy, cum):  # type: ignore[no-untyped-def]
 
 
 @inline_kernel
-def _scan(px, py, seg, k, best, best_s):  # type: ignore[no-untyped-def]
+def _scan(px, py, seg, k, best, best_s):
     wx = px - seg[k, S_AX]
     wy = py - seg[k, S_AY]
     vx = seg[k, S_VX]
@@ -136,7 +136,7 @@ def _scan(px, py, seg, k, best, best_s):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def project_all(x, y, seg, grid, cell_start, cand, dist, arc):  # type: ignore[no-untyped-def]
+def project_all(x, y, seg, grid, cell_start, cand, dist, arc):
     """For every point: its distance to the polyline and the arc length of its nearest point.
 
     One loop over the points with the per-point search written inline: measured 3x

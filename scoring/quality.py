@@ -44,7 +44,7 @@ _MIN_GRID = 7
 
 
 @kernel
-def _binomial_smooth(a):  # type: ignore[no-untyped-def]
+def _binomial_smooth(a):
     """[1, 4, 6, 4, 1] / 16 smoothing; the two samples at each end are kept as they are."""
     n = a.shape[0]
     out = a.copy()
@@ -54,7 +54,7 @@ def _binomial_smooth(a):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def jitter(x, y, tol):  # type: ignore[no-untyped-def]
+def jitter(x, y, tol):
     """RMS distance, in tolerances, between the stroke and its smoothed self."""
     length = polyline_length(x, y)
     k = int(length / (0.5 * tol)) + 1
@@ -71,7 +71,7 @@ def jitter(x, y, tol):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def time_grid(x, y, t):  # type: ignore[no-untyped-def]
+def time_grid(x, y, t):
     """Positions on a uniform time grid (step dt ms), by linear interpolation in t."""
     n = x.shape[0]
     duration = t[n - 1] - t[0]
@@ -96,7 +96,7 @@ def time_grid(x, y, t):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def _middle(t, trim):  # type: ignore[no-untyped-def]
+def _middle(t, trim):
     """Index range [a, b) of the points between trim and 1 - trim of the stroke's time."""
     n = t.shape[0]
     lo = t[0] + trim * (t[n - 1] - t[0])
@@ -111,7 +111,7 @@ def _middle(t, trim):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def stroke_quality(x, y, t, p, tx, ty, tol, use_pressure, use_tilt, out):  # type: ignore[no-untyped-def]
+def stroke_quality(x, y, t, p, tx, ty, tol, use_pressure, use_tilt, out):
     out[:] = 0.0
     n = x.shape[0]
     if n == 0:
@@ -130,7 +130,15 @@ def stroke_quality(x, y, t, p, tx, ty, tol, use_pressure, use_tilt, out):  # typ
 
     gx, gy, dt = time_grid(x, y, t)
     m = gx.shape[0]
-    if m >= _MIN_GRID:
+    if m < _MIN_GRID:
+        # Too quick a flick to differentiate twice: judge its smoothness by the jitter
+        # alone, and its speed and pauses not at all.
+        out[Q_LDLJ] = 0.0
+        out[Q_LDLJ_SCORE] = out[Q_JITTER_SCORE]
+        out[Q_SPEED] = 1.0
+        out[Q_HESITATION] = 1.0
+        out[Q_MEAN_SPEED] = length / (duration / 1000.0)
+    else:
         gx = _binomial_smooth(gx)
         gy = _binomial_smooth(gy)
         secs = dt / 1000.0
@@ -195,7 +203,7 @@ def stroke_quality(x, y, t, p, tx, ty, tol, use_pressure, use_tilt, out):  # typ
 
 
 @kernel
-def quality_all(sx, sy, st, sp, stx, sty, soff, tol, use_pressure, use_tilt, out):  # type: ignore[no-untyped-def]
+def quality_all(sx, sy, st, sp, stx, sty, soff, tol, use_pressure, use_tilt, out):
     for i in range(soff.shape[0] - 1):
         a = soff[i]
         b = soff[i + 1]

@@ -20,7 +20,6 @@ from scoring import quality as Q
 from scoring.accuracy import match_all
 from scoring.feedback import Feedback
 from scoring.geometry import frame_of
-from scoring.geometry import soft_score as g
 from scoring.quality import quality_all
 from scoring.result import StepResult, StrokeScore
 from scoring.spec import StepSpec
@@ -198,7 +197,9 @@ def _empty(spec: StepSpec) -> StepResult:
     )  # fmt: skip
 
 
-def score_step(spec: StepSpec, strokes: Sequence[Stroke], device: Device = _NO_DEVICE) -> StepResult:
+def score_step(
+    spec: StepSpec, strokes: Sequence[Stroke], device: Device = _NO_DEVICE
+) -> StepResult:
     """Score the strokes a learner drew for one step."""
     if not isinstance(spec, StepSpec):
         raise TypeError(f"spec: expected a StepSpec, got {type(spec).__name__}")
@@ -223,8 +224,8 @@ def assemble(
 ) -> StepResult:  # fmt: skip
     n_strokes, n_targets = acc.shape[0], acc.shape[1]
     target_of: list[int | None] = [None] * n_strokes
-    for i, j in pairs:
-        target_of[i] = j
+    for i, matched in pairs:
+        target_of[i] = matched
     n_missing = n_targets - len(pairs)
     n_extra = n_strokes - len(pairs)
 

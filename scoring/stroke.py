@@ -70,7 +70,9 @@ class Stroke:
         self.y = as_column("y", y, n)
         self.t = as_column("t", t, n)
         if n > 1 and bool((np.diff(self.t) < 0).any()):
-            raise ValueError("t: timestamps decrease; repair device streams with scoring.repair_points")
+            raise ValueError(
+                "t: timestamps decrease; repair device streams with scoring.repair_points"
+            )
         self.pressure = (
             np.full(n, DEFAULT_PRESSURE) if pressure is None else as_column("pressure", pressure, n)
         )

@@ -31,7 +31,12 @@ def warm_up() -> None:
     stroke = Stroke.from_points(points)
     full = Device(pressure=True, tilt=True)
     for mode in ("trace", "copy"):
-        spec = StepSpec([target, target[::-1] + 5.0], 8.0, mode=mode, pressure_profile=[np.linspace(0.2, 0.9, 5), None])
+        spec = StepSpec(
+            [target, target[::-1] + 5.0],
+            8.0,
+            mode=mode,
+            pressure_profile=[np.linspace(0.2, 0.9, 5), None],
+        )
         score_step(spec, [stroke, stroke], full)
         score_step(spec, [stroke], Device())
         live = LiveScorer(spec, full)
