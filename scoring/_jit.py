@@ -2,11 +2,19 @@
 
 Kernels are typed by numba at call time, not by annotations; to mypy they are plain
 callables, and their bodies are checked by the tests against slow reference versions.
+
+Numba's on-disk cache notices when a kernel's own file changes, not when a kernel it
+calls (or a constant it reads) changes in another file: an edit to constants.py would
+go on running the old formula. So the cache lives in a folder named after a hash of
+every source file of this package; any edit moves it to a fresh folder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -14,6 +22,24 @@ import numba
 from scoring.constants import FASTMATH
 
 Kernel = Callable[..., Any]
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _cache_dir() -> Path:
+    digest = hashlib.sha256()
+    for source in sorted(_PACKAGE.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "inkroom",
+        "numba",
+    )
+    return Path(base) / digest.hexdigest()[:16]
+
+
+CACHE_DIR = _cache_dir()
+numba.config.CACHE_DIR = str(CACHE_DIR)
 
 
 def kernel(fn: Kernel) -> Kernel:
@@ -26,8 +52,3 @@ def inline_kernel(fn: Kernel) -> Kernel:
     return numba.njit(
         cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy", inline="always"
     )(fn)
-
-
-def ieee_kernel(fn: Kernel) -> Kernel:
-    """A kernel without fast-math: for code that must see NaN and infinity (validation)."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)

@@ -11,7 +11,9 @@ SCORER_VERSION: Final = "1.0.0"
 
 # Numba flags, shared by every kernel. No "reassoc"/"contract"/"afn": those let LLVM reorder
 # sums or fuse multiply-adds differently per CPU, and stored scores must re-score identically.
-FASTMATH: Final = frozenset({"nnan", "ninf", "nsz"})
+# No "ninf": the elastic-distance kernels use infinity as their border. "nnan" holds because
+# every input is checked finite before a kernel sees it (Stroke, StepSpec, finite_rows).
+FASTMATH: Final = frozenset({"nnan", "nsz"})
 
 # --- limits on what a step may hold ---------------------------------------------------------
 MAX_TARGETS: Final = 64
@@ -32,9 +34,9 @@ GRID_MARGIN_TOL: Final = 4.0  # the grid reaches 4 tolerances ...
 GRID_MARGIN_REL: Final = 0.25  # ... plus a quarter of the target's length past its box
 
 # --- accuracy ---------------------------------------------------------------------------------
-# Soft score of an error e measured in tolerances: 1 up to one tolerance, then halving
-# at every (e - 1) = SOFT_HALF step on a Gaussian: g(e) = 2 ** -((max(0, e - 1) / h) ** 2).
-SOFT_HALF: Final = 1.0
+# Soft score of an error e measured in tolerances (scoring/geometry.py soft_score):
+# g(e) = 1 - INSIDE_SLOPE * e up to one tolerance, then (1 - INSIDE_SLOPE) * 2 ** -((e - 1) ** 2).
+INSIDE_SLOPE: Final = 0.1  # inside the tolerance a score still slopes from 1 to 0.9: progress shows
 COVER_REACH: Final = 1.5  # a drawn point within 1.5 tolerances covers the target under it
 LENGTH_HALF: Final = 0.4055  # ln(1.5): a stroke 1.5x (or 1/1.5x) the target's length scores 0.5
 DIRECTION_REVERSED: Final = -0.3  # direction index below this is a reversed stroke

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from scoring import constants as C
 from scoring._jit import kernel
 
 
 @kernel
 def soft_score(err):
-    """1 for an error of up to one unit, then a Gaussian fall-off: 0.5 at 2, 1/16 at 3."""
+    """From 1 at no error down to 1 - INSIDE_SLOPE at one unit, then a Gaussian fall-off
+    that halves at every further unit squared: 0.45 at 2, 0.056 at 3."""
     over = err - 1.0
     if over <= 0.0:
-        return 1.0
-    return 2.0 ** (-(over * over))
+        return 1.0 - C.INSIDE_SLOPE * max(err, 0.0)
+    return (1.0 - C.INSIDE_SLOPE) * 2.0 ** (-(over * over))
 
 
 @kernel

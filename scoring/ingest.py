@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring._jit import ieee_kernel, kernel
+from scoring._jit import kernel
 from scoring.stroke import N_WIRE_COLUMNS, Stroke
 from scoring.types import FloatArray, IntArray
 
@@ -42,27 +42,30 @@ ST_HAS = 3
 N_STATE = 4
 
 
-@ieee_kernel
-def repair_rows(rows, state, out, start, counts):
-    """Repair `rows` (n, 6) into out[start:], returning how many rows were kept."""
+@kernel
+def repair_rows(rows, bits, mask, state, out, start, counts):
+    """Repair `rows` (n, 6) into out[start:], returning how many rows were kept.
+
+    `bits` is `rows` viewed as unsigned integers of the same width and `mask` its
+    exponent mask: a value is non-finite exactly when all its exponent bits are set. The
+    test is made on the integers because these kernels run with fast-math, under which
+    LLVM may fold a floating-point NaN test away.
+    """
     k = start
     for i in range(rows.shape[0]):
+        finite = True
+        for c in range(rows.shape[1]):
+            if (bits[i, c] & mask) == mask:
+                finite = False
+        if not finite:
+            counts[R_NONFINITE] += 1
+            continue
         x = float(rows[i, 0])
         y = float(rows[i, 1])
         t = float(rows[i, 2])
         p = float(rows[i, 3])
         tx = float(rows[i, 4])
         ty = float(rows[i, 5])
-        if not (
-            np.isfinite(x)
-            and np.isfinite(y)
-            and np.isfinite(t)
-            and np.isfinite(p)
-            and np.isfinite(tx)
-            and np.isfinite(ty)
-        ):
-            counts[R_NONFINITE] += 1
-            continue
         if p < 0.0 or p > 1.0 or tx < -90.0 or tx > 90.0 or ty < -90.0 or ty > 90.0:
             counts[R_CLIPPED] += 1
             p = min(max(p, 0.0), 1.0)
@@ -144,6 +147,17 @@ class RepairReport:
         )
 
 
+_F32_EXPONENT = np.uint32(0x7F800000)
+_F64_EXPONENT = np.uint64(0x7FF0000000000000)
+
+
+def as_bits(rows: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.unsignedinteger[Any]]:
+    """The integer view and exponent mask `repair_rows` tests finiteness with."""
+    if rows.dtype == np.float32:
+        return rows.view(np.uint32), _F32_EXPONENT
+    return rows.view(np.uint64), _F64_EXPONENT
+
+
 def _as_rows(points: Any) -> np.ndarray[Any, Any]:
     arr = np.asarray(points)
     if arr.ndim != 2 or arr.shape[1] != N_WIRE_COLUMNS:
@@ -161,7 +175,7 @@ def repair_points(points: Any) -> tuple[FloatArray, RepairReport]:
     rows = _as_rows(points)
     out = np.empty((rows.shape[0], N_WIRE_COLUMNS))
     counts = np.zeros(N_REPAIRS, dtype=np.int64)
-    kept = repair_rows(rows, np.zeros(N_STATE), out, 0, counts)
+    kept = repair_rows(rows, *as_bits(rows), np.zeros(N_STATE), out, 0, counts)
     clean = out[:kept]
     t = np.ascontiguousarray(clean[:, 2])
     counts[R_SPREAD] = spread_timestamps(t)
@@ -184,7 +198,8 @@ class StreamRepair:
 
     def feed(self, rows: Any, out: FloatArray, start: int) -> int:
         """Repair `rows` into `out[start:]` (which must have room); returns rows kept."""
-        return int(repair_rows(_as_rows(rows), self.state, out, start, self.counts))
+        arr = _as_rows(rows)
+        return int(repair_rows(arr, *as_bits(arr), self.state, out, start, self.counts))
 
     @property
     def report(self) -> RepairReport:

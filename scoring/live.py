@@ -20,7 +20,14 @@ import numpy as np
 from scoring import constants as C
 from scoring._jit import kernel
 from scoring.geometry import arc_delta, mark_bins
-from scoring.ingest import N_REPAIRS, N_STATE, RepairReport, repair_rows, spread_timestamps
+from scoring.ingest import (
+    N_REPAIRS,
+    N_STATE,
+    RepairReport,
+    as_bits,
+    repair_rows,
+    spread_timestamps,
+)
 from scoring.nearest import project_all
 from scoring.result import LiveFeedback, StepResult, StrokeScore
 from scoring.spec import StepSpec
@@ -45,10 +52,25 @@ _INITIAL_CAPACITY = 512
 
 @kernel
 def live_update(
-    rows, buf, start, rstate, counts, seg, grid, cell_start, cand, length, closed, tol, bins, lstate
+    rows,
+    bits,
+    mask,
+    buf,
+    start,
+    rstate,
+    counts,
+    seg,
+    grid,
+    cell_start,
+    cand,
+    length,
+    closed,
+    tol,
+    bins,
+    lstate,
 ):
     """Repair and append `rows`, update coverage; returns (kept, deviation of the last point)."""
-    kept = repair_rows(rows, rstate, buf, start, counts)
+    kept = repair_rows(rows, bits, mask, rstate, buf, start, counts)
     if kept == 0:
         return 0, lstate[L_PREV_D]
     x = buf[start : start + kept, 0] + lstate[L_SHIFT_X]
@@ -136,8 +158,9 @@ class LiveScorer:
         if self._target < 0 and not self._choose_target(rows):
             return LiveFeedback(0, 0.0, 0.0, False, self._n)
         spec, j = self.spec, self._target
+        bits, mask = as_bits(rows)
         kept, deviation = live_update(
-            rows, self._buf, self._n, self._rstate, self._counts,
+            rows, bits, mask, self._buf, self._n, self._rstate, self._counts,
             spec.segments[spec.seg_offsets[j] : spec.seg_offsets[j + 1]], spec.grids[j],
             spec.cell_starts[spec.cell_offsets[j] : spec.cell_offsets[j + 1]],
             spec.cands[spec.cand_offsets[j] : spec.cand_offsets[j + 1]],

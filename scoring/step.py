@@ -20,6 +20,7 @@ from scoring import quality as Q
 from scoring.accuracy import match_all
 from scoring.feedback import Feedback
 from scoring.geometry import frame_of
+from scoring.geometry import soft_score as g
 from scoring.quality import quality_all
 from scoring.result import StepResult, StrokeScore
 from scoring.spec import StepSpec
@@ -138,8 +139,7 @@ _WP, _WT = C.QUALITY_WEIGHTS["pressure"], C.QUALITY_WEIGHTS["tilt"]
 
 def _pressure_score(profile_error: float | None, qrow: list[float]) -> float:
     if profile_error is not None and profile_error >= 0.0:
-        over = profile_error / C.PROFILE_ERR_OK - 1.0
-        return 1.0 if over <= 0.0 else float(2.0 ** -(over * over))
+        return float(g(profile_error / C.PROFILE_ERR_OK))
     return qrow[Q.Q_PRESSURE]
 
 
@@ -281,6 +281,8 @@ def assemble(
     else:
         quality = sum(s.quality for s in scores) / n_strokes
     total = w_acc * accuracy + w_qual * quality
+    # A stroke with no duration or no length was not drawn by a hand: it may score, never pass.
+    drawn_over_time = [qual[i, Q.Q_DURATION] > 0 and qual[i, Q.Q_LENGTH] > 0 for i, _j in pairs]
     metrics = _step_metrics(scores, pairs)
     metrics.update(
         accuracy=accuracy, quality=quality, total=total, strokes=float(n_strokes),
@@ -291,7 +293,7 @@ def assemble(
         accuracy=accuracy,
         quality=quality,
         total=total,
-        passed=total >= spec.pass_score and n_missing == 0,
+        passed=total >= spec.pass_score and n_missing == 0 and all(drawn_over_time),
         metrics=metrics,
         feedback=_dedupe(feedback),
         strokes=tuple(scores),
