@@ -39,7 +39,7 @@ def _cache_dir() -> Path:
 
 
 CACHE_DIR = _cache_dir()
-numba.config.CACHE_DIR = str(CACHE_DIR)
+numba.config.CACHE_DIR = str(CACHE_DIR)  # type: ignore[attr-defined]
 
 
 def kernel(fn: Kernel) -> Kernel:

@@ -28,7 +28,7 @@ SHAPE_SAMPLES: Final = 32  # points per curve for the DTW / Frechet shape term
 PROFILE_SAMPLES: Final = 64  # pressure profile samples along a target's arc length
 COVERAGE_BINS: Final = 64  # bins along a target's arc length for coverage and progress
 FRAME_SAMPLES: Final = 128  # points spread over all targets (or strokes) for the copy frame
-CLOSED_EPS: Final = 0.02
+CLOSED_EPS: Final = 0.02  # a target whose ends meet within 2 % of its length is closed
 GRID_SIDE: Final = 96  # nearest-segment grid: at most 96 x 96 cells per target
 GRID_MARGIN_TOL: Final = 4.0  # the grid reaches 4 tolerances ...
 GRID_MARGIN_REL: Final = 0.25  # ... plus a quarter of the target's length past its box
@@ -54,7 +54,6 @@ ORDER_PENALTY: Final = 0.5  # an ordered step loses up to half its accuracy to i
 
 # --- quality ----------------------------------------------------------------------------------
 RESAMPLE_MS: Final = 10.0  # uniform time grid for speed and jerk
-SMOOTH_WINDOW: Final = 5  # points in the binomial smoother that defines jitter
 JITTER_UNIT: Final = 0.15  # jitter (RMS, in tolerances) that still scores 1
 LDLJ_GOOD: Final = -8.0  # log dimensionless jerk of a smooth stroke: scores 1
 LDLJ_BAD: Final = -15.0  # and of a very jerky one: scores 0

@@ -31,7 +31,7 @@ from scoring.ingest import (
 from scoring.nearest import project_all
 from scoring.result import LiveFeedback, StepResult, StrokeScore
 from scoring.spec import StepSpec
-from scoring.step import Packed, assemble, assign, pair_metrics, quality_metrics, score_step
+from scoring.step import Packed, assemble, assign, measure_packed, score_step
 from scoring.stroke import N_WIRE_COLUMNS, Device, Stroke
 from scoring.types import FloatArray
 
@@ -218,8 +218,9 @@ class LiveScorer:
         self._targets.append(self._target)
         if self.spec.mode == "trace":
             packed = Packed([stroke])
-            self._acc.append(pair_metrics(self.spec, packed, self.device)[0])
-            self._qual.append(quality_metrics(self.spec, packed, self.device)[0])
+            acc, qual = measure_packed(self.spec, packed, self.device)
+            self._acc.append(acc[0])
+            self._qual.append(qual[0])
         return self.result().strokes[-1]
 
     # -- the step ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the result and the feedback.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -17,11 +18,10 @@ from scipy.optimize import linear_sum_assignment
 from scoring import accuracy as A
 from scoring import constants as C
 from scoring import quality as Q
-from scoring.accuracy import match_all
 from scoring.feedback import Feedback
 from scoring.geometry import frame_of
 from scoring.geometry import soft_score as g
-from scoring.quality import quality_all
+from scoring.measure import measure
 from scoring.result import StepResult, StrokeScore
 from scoring.spec import StepSpec
 from scoring.stroke import Device, Stroke
@@ -96,29 +96,21 @@ class Packed:
         self.y = (self.y - cy) * scale + spec.frame_center[1]
 
 
+def measure_packed(spec: StepSpec, packed: Packed, device: Device) -> tuple[FloatArray, FloatArray]:
+    """Accuracy rows of every (stroke, target) pair and quality rows of every stroke."""
+    return measure(
+        spec, packed.x, packed.y, packed.t, packed.p, packed.tx, packed.ty, packed.off, device
+    )
+
+
 def pair_metrics(spec: StepSpec, packed: Packed, device: Device) -> FloatArray:
     """The (strokes, targets, N_ACCURACY) accuracy rows of every pair."""
-    out = np.empty((packed.off.shape[0] - 1, spec.n_targets, A.N_ACCURACY))
-    params = np.array(
-        [spec.tolerance_px, float(spec.directional), float(device.pressure and spec.has_profile)]
-    )
-    match_all(
-        packed.x, packed.y, packed.p, packed.off,
-        spec.target_xy, spec.target_offsets, spec.segments, spec.seg_offsets,
-        spec.target_lengths, spec.target_resampled, spec.target_closed, spec.profiles,
-        spec.grids, spec.cell_offsets, spec.cell_starts, spec.cand_offsets, spec.cands,
-        params, out,
-    )  # fmt: skip
-    return out
+    return measure_packed(spec, packed, device)[0]
 
 
 def quality_metrics(spec: StepSpec, packed: Packed, device: Device) -> FloatArray:
-    out = np.empty((packed.off.shape[0] - 1, Q.N_QUALITY))
-    quality_all(
-        packed.x, packed.y, packed.t, packed.p, packed.tx, packed.ty, packed.off,
-        spec.tolerance_px, device.pressure, device.tilt, out,
-    )  # fmt: skip
-    return out
+    """The (strokes, N_QUALITY) quality rows of every stroke."""
+    return measure_packed(spec, packed, device)[1]
 
 
 def assign(acc: FloatArray) -> list[tuple[int, int]]:
@@ -130,9 +122,9 @@ def assign(acc: FloatArray) -> list[tuple[int, int]]:
 
 
 _PAIR_NAMES = tuple(name for name, _k in _PAIR_METRICS)
-_PAIR_INDEX = np.array([k for _name, k in _PAIR_METRICS])
+_PAIR_PICK = itemgetter(*(k for _name, k in _PAIR_METRICS))
 _QUALITY_NAMES = tuple(name for name, _k in _QUALITY_METRICS)
-_QUALITY_INDEX = np.array([k for _name, k in _QUALITY_METRICS])
+_QUALITY_PICK = itemgetter(*(k for _name, k in _QUALITY_METRICS))
 _WS, _WV, _WH = (C.QUALITY_WEIGHTS[k] for k in ("smoothness", "speed", "hesitation"))
 _WP, _WT = C.QUALITY_WEIGHTS["pressure"], C.QUALITY_WEIGHTS["tilt"]
 
@@ -212,8 +204,7 @@ def score_step(
     packed = Packed(strokes)
     if spec.mode == "copy":
         packed.to_frame(spec)
-    acc = pair_metrics(spec, packed, device)
-    qual = quality_metrics(spec, packed, device)
+    acc, qual = measure_packed(spec, packed, device)
     pairs = assign(acc[:, :, A.A_ACCURACY])
     return assemble(spec, device, acc, qual, pairs)
 
@@ -236,7 +227,6 @@ def assemble(
     # Plain Python floats from here on: a handful of numbers per stroke, where numpy
     # scalars would cost more than the arithmetic.
     qrows = qual.tolist()
-    qnamed = qual[:, _QUALITY_INDEX].tolist()
     for i in range(n_strokes):
         j = target_of[i]
         qrow = qrows[i]
@@ -249,8 +239,8 @@ def assemble(
         accuracy = 0.0 if pair is None else pair[A.A_ACCURACY]
         metrics = {"accuracy": accuracy, "quality": quality}
         if pair is not None:
-            metrics.update(zip(_PAIR_NAMES, [pair[k] for _n, k in _PAIR_METRICS], strict=True))
-        metrics.update(zip(_QUALITY_NAMES, qnamed[i], strict=True))
+            metrics.update(zip(_PAIR_NAMES, _PAIR_PICK(pair), strict=True))
+        metrics.update(zip(_QUALITY_NAMES, _QUALITY_PICK(qrow), strict=True))
         if device.pressure:
             metrics["pressure"] = pressure
         if device.tilt:
@@ -282,7 +272,7 @@ def assemble(
         quality = sum(s.quality for s in scores) / n_strokes
     total = w_acc * accuracy + w_qual * quality
     # A stroke with no duration or no length was not drawn by a hand: it may score, never pass.
-    drawn_over_time = [qual[i, Q.Q_DURATION] > 0 and qual[i, Q.Q_LENGTH] > 0 for i, _j in pairs]
+    drawn_over_time = [qrows[i][Q.Q_DURATION] > 0 and qrows[i][Q.Q_LENGTH] > 0 for i, _j in pairs]
     metrics = _step_metrics(scores, pairs)
     metrics.update(
         accuracy=accuracy, quality=quality, total=total, strokes=float(n_strokes),

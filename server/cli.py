@@ -37,13 +37,12 @@ def _version(_args: argparse.Namespace) -> int:
 
 @command("warm-up", "compile (or load from cache) the scoring kernels and report the time")
 def _warm_up(_args: argparse.Namespace) -> int:
-    start = time.perf_counter()
     from scoring import warm_up
+    from scoring._jit import CACHE_DIR
 
-    imported = time.perf_counter()
+    start = time.perf_counter()
     warm_up()
-    done = time.perf_counter()
-    print(f"import {imported - start:.3f} s, warm-up {done - imported:.3f} s")
+    print(f"scoring kernels ready in {time.perf_counter() - start:.2f} s (cache: {CACHE_DIR})")
     return 0
 
 
@@ -74,4 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module, so subcommands registered by other modules
+    # (which import `server.cli`, not `__main__`) are found.
+    from server.cli import main as _main
+
+    sys.exit(_main())
