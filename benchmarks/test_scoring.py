@@ -87,7 +87,7 @@ def test_bench_peer_similaritymeasures_frechet_256(
 ) -> None:
     _, stroke, target = curve
     drawn = np.column_stack((stroke.x, stroke.y))
-    value = benchmark.pedantic(
+    value = benchmark.pedantic(  # type: ignore[no-untyped-call]
         similaritymeasures.frechet_dist, (drawn, target), rounds=5, iterations=1
     )
     assert value > 0
