@@ -74,6 +74,8 @@ def jitter(x, y, tol):
 def time_grid(x, y, t):
     """Positions on a uniform time grid (step dt ms), by linear interpolation in t."""
     n = x.shape[0]
+    if n < 2:
+        return x.copy(), y.copy(), C.RESAMPLE_MS
     duration = t[n - 1] - t[0]
     dt = C.RESAMPLE_MS
     m = int(duration / dt) + 1
@@ -157,10 +159,10 @@ def stroke_quality(x, y, t, p, tx, ty, tol, use_pressure, use_tilt, out):
             ay = (vy[i + 1] - 2.0 * vy[i] + vy[i - 1]) / (secs * secs)
             jerk2 += (ax * ax + ay * ay) * secs
         big_t = duration / 1000.0
-        if vpeak > 0.0 and jerk2 > 0.0:
-            ldlj = -np.log(big_t**3 / (vpeak * vpeak) * jerk2)
-        else:
-            ldlj = C.LDLJ_GOOD  # a perfectly uniform motion has no jerk at all
+        dimensionless = big_t**3 / (vpeak * vpeak) * jerk2 if vpeak > 0.0 else 0.0
+        # Under 1 is smoother than any real movement (a minimum-jerk reach is ~e**6):
+        # no measurable jerk, only rounding noise; report it as smooth, not as +40.
+        ldlj = -np.log(dimensionless) if dimensionless > 1.0 else C.LDLJ_GOOD
         out[Q_LDLJ] = ldlj
         score = (ldlj - C.LDLJ_BAD) / (C.LDLJ_GOOD - C.LDLJ_BAD)
         out[Q_LDLJ_SCORE] = min(max(score, 0.0), 1.0)

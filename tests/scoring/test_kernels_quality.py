@@ -158,12 +158,6 @@ def test_quality_stroke_constant_speed_line() -> None:
     assert out[[Q.Q_PRESSURE, Q.Q_PRESSURE_CV, Q.Q_TILT, Q.Q_TILT_STD]].tolist() == [0.0] * 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stroke_quality tests jerk2 > 0 exactly: rounding noise (~1e-20) on a uniform "
-    "motion gives LDLJ = -log(noise) ~ +48 instead of LDLJ_GOOD (the score clamps to 1, "
-    "the reported ldlj metric does not)",
-)
 def test_quality_stroke_uniform_motion_ldlj_is_good() -> None:
     # the kernel's own rule: "a perfectly uniform motion has no jerk at all" -> LDLJ_GOOD
     out = quality(*straight(101, 1000.0))

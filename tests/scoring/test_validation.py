@@ -28,7 +28,7 @@ GOOD = [line(0, 0, 100, 0)]
 )
 def test_stroke_rejects_bad_columns_naming_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}:"):
-        Stroke(**kwargs)  # type: ignore[arg-type]
+        Stroke(**kwargs)
 
 
 @pytest.mark.parametrize(
