@@ -19,29 +19,33 @@ def soft_score(err):
 
 
 @kernel
+def closest_on_segment(px, py, ax, ay, bx, by):
+    """Squared distance from (px, py) to segment a-b, and where along it (0..1) is nearest."""
+    vx = bx - ax
+    vy = by - ay
+    wx = px - ax
+    wy = py - ay
+    vv = vx * vx + vy * vy
+    u = 0.0
+    if vv > 0.0:
+        u = (wx * vx + wy * vy) / vv
+        u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
+    dx = wx - u * vx
+    dy = wy - u * vy
+    return dx * dx + dy * dy, u
+
+
+@kernel
 def project_point(px, py, txy, cum):
     """Distance from (px, py) to the polyline txy, and the arc length of the nearest point.
 
-    A plain scan over the segments: targets are short (tens of vertices), so this beats
-    any spatial index once its set-up cost is counted.
+    The plain scan over every segment: the reference `scoring.nearest` must agree with,
+    and its fallback for points outside its grid.
     """
     best = np.inf
     best_s = 0.0
     for k in range(txy.shape[0] - 1):
-        ax = txy[k, 0]
-        ay = txy[k, 1]
-        vx = txy[k + 1, 0] - ax
-        vy = txy[k + 1, 1] - ay
-        wx = px - ax
-        wy = py - ay
-        vv = vx * vx + vy * vy
-        u = 0.0
-        if vv > 0.0:
-            u = (wx * vx + wy * vy) / vv
-            u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
-        dx = wx - u * vx
-        dy = wy - u * vy
-        d = dx * dx + dy * dy
+        d, u = closest_on_segment(px, py, txy[k, 0], txy[k, 1], txy[k + 1, 0], txy[k + 1, 1])
         if d < best:
             best = d
             best_s = cum[k] + u * (cum[k + 1] - cum[k])

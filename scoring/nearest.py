@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from scoring._jit import inline_kernel, kernel
+from scoring.geometry import closest_on_segment
 
 # grid description columns: origin x, origin y, cell size, columns, rows
 G_OX = 0
@@ -23,22 +24,6 @@ G_H = 2
 G_NX = 3
 G_NY = 4
 N_GRID = 5
-
-
-@kernel
-def _segment_distance(px, py, ax, ay, bx, by):
-    vx = bx - ax
-    vy = by - ay
-    wx = px - ax
-    wy = py - ay
-    vv = vx * vx + vy * vy
-    u = 0.0
-    if vv > 0.0:
-        u = (wx * vx + wy * vy) / vv
-        u = 0.0 if u < 0.0 else (1.0 if u > 1.0 else u)
-    dx = wx - u * vx
-    dy = wy - u * vy
-    return np.sqrt(dx * dx + dy * dy)
 
 
 @kernel
@@ -68,9 +53,10 @@ def build_grid(txy, margin, max_side):
                 py = loy + (cy + 0.5) * h
                 best = np.inf
                 for k in range(m - 1):
-                    dk = _segment_distance(
+                    d2, _u = closest_on_segment(
                         px, py, txy[k, 0], txy[k, 1], txy[k + 1, 0], txy[k + 1, 1]
                     )
+                    dk = np.sqrt(d2)
                     dist[k] = dk
                     best = min(best, dk)
                 bound = best + 2.0 * half
