@@ -204,6 +204,14 @@ _STRUCTS: Final[dict[str, _Struct]] = {
 # -- frames ----------------------------------------------------------------------------------
 
 
+class _ExtRefusedError(Exception):
+    pass
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    raise _ExtRefusedError(f"ext type {code}")
+
+
 def _unpack(frame: bytes, limits: Limits) -> Any:
     if len(frame) > limits.max_frame_bytes:
         raise ProtocolError(
@@ -219,8 +227,11 @@ def _unpack(frame: bytes, limits: Limits) -> Any:
             max_bin_len=limits.max_frame_bytes,
             max_array_len=limits.max_array_len,
             max_map_len=limits.max_map_len,
-            max_ext_len=0,
+            max_ext_len=limits.max_frame_bytes,
+            ext_hook=_refuse_ext,
         )
+    except _ExtRefusedError as exc:
+        raise ProtocolError("bad_frame", f"frame: msgpack ext types are refused ({exc})") from None
     except ValueError as exc:
         # msgpack reports a length over its max_*_len as a ValueError naming the limit.
         if "exceeds max" in str(exc):
