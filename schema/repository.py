@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -39,6 +39,7 @@ from schema.models import (
     SharedAttempt,
     Step,
     Stroke,
+    Subscription,
     User,
 )
 
@@ -105,6 +106,13 @@ class AttemptReplay:
     strokes: list[ReplayStroke]
 
 
+@dataclass(frozen=True)
+class LessonProgress:
+    progress: Progress
+    lesson_slug: str
+    lesson_title: str
+
+
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
@@ -140,6 +148,44 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+async def display_names(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.display_name).where(User.id.in_(set(user_ids)))
+    )
+    return {user_id: name for user_id, name in rows}
+
+
+SUBSCRIBED_STATUSES: Final = ("active", "trialing")
+
+
+async def has_active_subscription(
+    session: AsyncSession, user_id: uuid.UUID, *, at: datetime | None = None
+) -> bool:
+    """True if the user has a subscription that is active or trialing, and in its period."""
+    found = await session.scalar(
+        select(Subscription.id)
+        .where(
+            Subscription.user_id == user_id,
+            Subscription.status.in_(SUBSCRIBED_STATUSES),
+            Subscription.period_end > (at or utcnow()),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def device_key(
@@ -337,6 +383,17 @@ async def get_progress(
     return await session.get(Progress, (user_id, lesson_id))
 
 
+async def list_progress(session: AsyncSession, *, user_id: uuid.UUID) -> list[LessonProgress]:
+    """A user's progress on every lesson they finished, most recent first."""
+    rows = await session.execute(
+        select(Progress, Lesson.slug, Lesson.title)
+        .join(Lesson, Lesson.id == Progress.lesson_id)
+        .where(Progress.user_id == user_id)
+        .order_by(Progress.last_attempt_at.desc(), Lesson.slug)
+    )
+    return [LessonProgress(progress, slug, title) for progress, slug, title in rows]
+
+
 # --- strokes ----------------------------------------------------------------------------------
 
 
@@ -420,6 +477,18 @@ async def create_session(
     session.add(Participant(session_id=room.id, user_id=created_by, role="host"))
     await session.flush()
     return room
+
+
+async def count_open_sessions(session: AsyncSession, *, created_by: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(MultiplayerSession)
+        .where(
+            MultiplayerSession.created_by == created_by,
+            MultiplayerSession.state.in_(OPEN_SESSION_STATES),
+        )
+    )
+    return int(count or 0)
 
 
 async def get_session(session: AsyncSession, session_id: uuid.UUID) -> MultiplayerSession:
@@ -592,12 +661,15 @@ async def list_events(
     *,
     user_id: uuid.UUID | None = None,
     session_id: uuid.UUID | None = None,
+    attempt_id: uuid.UUID | None = None,
     since: datetime | None = None,
     limit: int = 1000,
 ) -> list[EventLog]:
     query = select(EventLog)
     if user_id is not None:
         query = query.where(EventLog.user_id == user_id)
+    if attempt_id is not None:
+        query = query.where(EventLog.attempt_id == attempt_id)
     if session_id is not None:
         query = query.where(EventLog.session_id == session_id)
     if since is not None:

@@ -1,0 +1,126 @@
+"""The Starlette application: routes, JSON errors, and a lifespan that owns the database.
+
+Start-up: make the engine, bring the schema to head, seed the built-in catalog if the database
+has no course yet (first start; later catalog changes go through `inkroom seed`), then serve.
+On Postgres, start-up holds an advisory lock so several processes starting together migrate
+and seed once. Shutdown: dispose of the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, Final
+
+from argon2 import PasswordHasher
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from lessons import load_catalog
+from schema import migrate
+from schema.database import make_engine, make_sessionmaker
+from schema.models import Course
+from schema.seed import seed_catalog
+from server import http_attempts, http_auth, http_catalog, http_ops, http_sessions
+from server.auth import Passwords, TokenSigner, secret_key_bytes
+from server.config import Settings
+from server.http_api import Services, error_response
+from server.metrics import ServerMetrics
+
+log = logging.getLogger(__name__)
+
+# any constant will do: it names "Inkroom start-up" among the database's advisory locks
+_STARTUP_LOCK_ID: Final = 0x1A7C_2000_0004
+
+
+async def prepare_database(engine: AsyncEngine) -> bool:
+    """Migrate to head and seed on first start; True if the catalog was seeded now."""
+    async with AsyncExitStack() as stack:
+        if engine.dialect.name == "postgresql":
+            lock = await stack.enter_async_context(engine.connect())
+            await lock.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _STARTUP_LOCK_ID})
+            await lock.commit()
+            stack.push_async_callback(
+                lock.execute, text("SELECT pg_advisory_unlock(:id)"), {"id": _STARTUP_LOCK_ID}
+            )
+        await migrate.upgrade(engine)
+        async with make_sessionmaker(engine).begin() as db:
+            if await db.scalar(select(func.count()).select_from(Course)):
+                return False
+            report = await seed_catalog(db, load_catalog())
+        log.info("first start: seeded the built-in catalog (%d rows)", report.created)
+        return True
+    raise AssertionError("unreachable")  # pragma: no cover - mypy cannot see the stack exit
+
+
+def _json_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return error_response(
+        exc.status_code,
+        codes.get(exc.status_code, "http_error"),
+        str(exc.detail),
+        headers=exc.headers,
+    )
+
+
+def _json_server_error(_request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *http_auth.ROUTES,
+        *http_catalog.ROUTES,
+        *http_sessions.ROUTES,
+        *http_attempts.ROUTES,
+        *http_ops.ROUTES,
+        # --- WebSocket: mount `WebSocketRoute("/ws", ...)` here (next session) -----------------
+    ]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine_options: Mapping[str, Any] | None = None,
+    password_hasher: PasswordHasher | None = None,
+) -> Starlette:
+    """The app; `engine_options` go to SQLAlchemy's engine (tests use them to pick a schema),
+    `password_hasher` replaces argon2's defaults (tests use cheap parameters)."""
+    tokens = TokenSigner(secret_key_bytes(settings.secret_key))  # a bad key fails here, early
+    passwords = Passwords(password_hasher)
+    metrics = ServerMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, **dict(engine_options or {}))
+        try:
+            await prepare_database(engine)
+            app.state.services = Services(
+                settings=settings,
+                engine=engine,
+                sessions=make_sessionmaker(engine),
+                tokens=tokens,
+                passwords=passwords,
+                metrics=metrics,
+            )
+            # --- WebSocket layer: start the fan-out backend and the persistence writer here,
+            # and on shutdown (below, before the engine goes) tell clients to reconnect
+            # elsewhere, close the rooms and flush the writer.
+            yield
+        finally:
+            app.state.services = None
+            await engine.dispose()
+
+    return Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _json_http_error, Exception: _json_server_error},
+    )
