@@ -50,13 +50,17 @@ async def prepare_database(engine: AsyncEngine) -> bool:
                 lock.execute, text("SELECT pg_advisory_unlock(:id)"), {"id": _STARTUP_LOCK_ID}
             )
         await migrate.upgrade(engine)
-        async with make_sessionmaker(engine).begin() as db:
-            if await db.scalar(select(func.count()).select_from(Course)):
-                return False
-            report = await seed_catalog(db, load_catalog())
-        log.info("first start: seeded the built-in catalog (%d rows)", report.created)
-        return True
-    raise AssertionError("unreachable")  # pragma: no cover - mypy cannot see the stack exit
+        seeded = await _seed_if_empty(engine)
+    return seeded
+
+
+async def _seed_if_empty(engine: AsyncEngine) -> bool:
+    async with make_sessionmaker(engine).begin() as db:
+        if await db.scalar(select(func.count()).select_from(Course)):
+            return False
+        report = await seed_catalog(db, load_catalog())
+    log.info("first start: seeded the built-in catalog (%d rows)", report.created)
+    return True
 
 
 def _json_http_error(_request: Request, exc: Exception) -> Response:
