@@ -231,6 +231,8 @@ class Fanout(abc.ABC):
         subs.add(sub)
         if len(subs) == 1:
             await self._room_opened(room)
+        else:
+            await self._room_joined(room)
         return sub
 
     async def unsubscribe(self, sub: Subscription) -> None:
@@ -265,6 +267,9 @@ class Fanout(abc.ABC):
 
     async def _room_opened(self, room: str) -> None:  # noqa: B027 - optional hook
         """The first local subscriber arrived (the Redis backend subscribes its channel)."""
+
+    async def _room_joined(self, room: str) -> None:  # noqa: B027 - optional hook
+        """Another local subscriber arrived (the Redis backend waits for its channel)."""
 
     async def _room_closed(self, room: str) -> None:  # noqa: B027 - optional hook
         """The last local subscriber left."""
@@ -383,9 +388,6 @@ class InMemoryFanout(Fanout):
             if name == member:
                 return rank
         return None
-
-    async def close(self) -> None:
-        await super().close()
 
 
 def make_fanout(settings: Settings, **options: Unpack[FanoutOptions]) -> Fanout:

@@ -202,7 +202,7 @@ class RedisFanout(Fanout):
 
     async def _room_opened(self, room: str) -> None:
         channel = self._channel(room)
-        confirmed = self._confirmed[channel] = asyncio.Event()
+        self._confirmed[channel] = asyncio.Event()
         async with self._sub_lock:
             self._channel_rooms[channel] = room
             if self._pubsub is not None:
@@ -210,6 +210,13 @@ class RedisFanout(Fanout):
                     await self._pubsub.subscribe(channel)
                 except (RedisError, OSError) as exc:
                     log.warning("subscribing to %r failed (%r); the listener will retry", room, exc)
+        await self._room_joined(room)
+
+    async def _room_joined(self, room: str) -> None:
+        # until Redis confirms the channel, other nodes' messages would not arrive
+        confirmed = self._confirmed.get(self._channel(room))
+        if confirmed is None:
+            return
         try:
             await asyncio.wait_for(confirmed.wait(), self.subscribe_timeout)
         except TimeoutError:
