@@ -8,6 +8,7 @@ and seed once. Shutdown: dispose of the engine.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from lessons import load_catalog
 from schema import migrate
@@ -31,7 +32,10 @@ from server import http_attempts, http_auth, http_catalog, http_ops, http_sessio
 from server.auth import Passwords, TokenSigner, secret_key_bytes
 from server.config import Settings
 from server.http_api import Services, error_response
+from server.hub import Hub
 from server.metrics import ServerMetrics
+from server.writer import Writer
+from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,19 @@ def _json_server_error(_request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "something went wrong on our side")
 
 
+WRITER_DRAIN_S: Final = 30.0
+
+
+async def _tick(hub: Hub) -> None:
+    """Once a second: step timers and resume windows."""
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await hub.tick()
+        except Exception:
+            log.exception("hub tick failed")
+
+
 def routes() -> list[BaseRoute]:
     return [
         *http_auth.ROUTES,
@@ -86,7 +103,7 @@ def routes() -> list[BaseRoute]:
         *http_sessions.ROUTES,
         *http_attempts.ROUTES,
         *http_ops.ROUTES,
-        # --- WebSocket: mount `WebSocketRoute("/ws", ...)` here (next session) -----------------
+        WebSocketRoute("/ws", websocket_endpoint),
     ]
 
 
@@ -107,7 +124,7 @@ def create_app(
         engine = make_engine(settings.database_url, **dict(engine_options or {}))
         try:
             await prepare_database(engine)
-            app.state.services = Services(
+            services = app.state.services = Services(
                 settings=settings,
                 engine=engine,
                 sessions=make_sessionmaker(engine),
@@ -115,10 +132,19 @@ def create_app(
                 passwords=passwords,
                 metrics=metrics,
             )
-            # --- WebSocket layer: start the fan-out backend and the persistence writer here,
-            # and on shutdown (below, before the engine goes) tell clients to reconnect
-            # elsewhere, close the rooms and flush the writer.
-            yield
+            writer = Writer(services.sessions, on_depth=metrics.write_queue_depth.set)
+            writer.start()
+            hub = app.state.hub = Hub(services, writer, load_catalog())
+            ticker = asyncio.create_task(_tick(hub), name="hub-tick")
+            try:
+                yield
+            finally:
+                # Clients first (go elsewhere and resume), then every accepted write.
+                ticker.cancel()
+                await hub.shutdown()
+                left = await writer.close(timeout=WRITER_DRAIN_S)
+                if left:
+                    log.error("shutdown: %d accepted writes could not be stored", left)
         finally:
             app.state.services = None
             await engine.dispose()

@@ -9,6 +9,7 @@ writer) belongs in the app's lifespan shutdown, which uvicorn runs after the dea
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import importlib.util
 import logging
@@ -16,6 +17,8 @@ import signal
 import sys
 from types import FrameType
 from typing import Final
+
+import uvicorn
 
 from server.cli import command
 from server.config import Settings
@@ -61,14 +64,24 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
     pass
 
 
+class GracefulServer(uvicorn.Server):
+    """uvicorn's Server, telling live clients to reconnect elsewhere before it stops."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        hub = getattr(getattr(self.config.app, "state", None), "hub", None)
+        if hub is None or hub.closing or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        task = asyncio.get_running_loop().create_task(hub.shutdown())
+        task.add_done_callback(lambda _done: super(GracefulServer, self).handle_exit(sig, frame))
+
+
 def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
 @command("serve", "run the Inkroom server (HTTP API and live rooms)", _configure)
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from server.app import create_app
 
     try:
@@ -93,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = GracefulServer(config)
     # uvicorn shuts down gracefully on SIGTERM / SIGINT, then raises the signal again against
     # the handlers it found, so that the default one kills the process with "-15". A stop we
     # were asked for is a clean exit here: give it handlers that just let `run` return.

@@ -1,0 +1,109 @@
+"""One WebSocket connection's outbound side: a send queue bounded in bytes, drained by a task.
+
+The room never waits for a slow client: `send` only queues the frame (the same bytes object
+for every recipient of a broadcast). A client whose queue passes its byte bound is cut off
+with the `slow_consumer` close code and may reconnect and resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Final
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from scoring import Device
+from server.protocol_errors import CLOSE_CODES
+from server.rate_limit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEND_QUEUE_BYTES: Final = 1024 * 1024
+CLOSE_GOING_AWAY: Final = 1001
+
+
+class Connection:
+    def __init__(
+        self,
+        cid: int,
+        websocket: WebSocket,
+        user: int,
+        device: Device,
+        rate: TokenBucket,
+        max_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
+    ) -> None:
+        self.cid = cid
+        self.websocket = websocket
+        self.user = user
+        self.device = device
+        self.rate = rate
+        self.max_queue_bytes = max_queue_bytes
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._wake = asyncio.Event()
+        self._close_code: int | None = None
+        self.closed = False
+        self.sent = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._drain(), name=f"ws-send-{self.cid}")
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    def send(self, frame: bytes) -> bool:
+        """Queue a frame; False (and the connection is being closed) if it overflowed."""
+        if self.closed or self._close_code is not None:
+            return False
+        if self._queued_bytes + len(frame) > self.max_queue_bytes:
+            log.warning("connection %d: send queue over %d bytes", self.cid, self.max_queue_bytes)
+            self.close(CLOSE_CODES["slow_consumer"], drop_pending=True)
+            return False
+        self._queue.append(frame)
+        self._queued_bytes += len(frame)
+        self._wake.set()
+        return True
+
+    def close(self, code: int, *, drop_pending: bool = False) -> None:
+        """Close after the frames already queued (or at once, dropping them)."""
+        if self._close_code is not None:
+            return
+        if drop_pending:
+            self._queue.clear()
+            self._queued_bytes = 0
+        self._close_code = code
+        self._wake.set()
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                while self._queue:
+                    frame = self._queue.popleft()
+                    self._queued_bytes -= len(frame)
+                    await self.websocket.send_bytes(frame)
+                    self.sent += 1
+                if self._close_code is not None:
+                    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                        await self.websocket.close(self._close_code)
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the peer went away; the receive loop notices and cleans up
+        finally:
+            self.closed = True
+
+    async def wait_closed(self, timeout: float) -> None:
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self.closed = True
