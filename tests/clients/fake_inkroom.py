@@ -5,11 +5,12 @@ clash with tests/schema/conftest.py under mypy); they import its names for type 
 
 It decodes every frame with `server.codec.decode(sent_by="client")`, records it, and answers as
 a minimal solo-attempt server built on the real `ClientSeq`: `hello` -> `welcome` (or
-`auth_failed` and close 4403), `start_attempt` -> `attempt_started` + `step_started`, each new
-sequenced message applied once and acked (`points` with a `feedback` first), `resume` ->
-`resumed {acked_seq}` and the room messages after `last_rseq`. Tests steer it with `swallow`
-(seqs received but treated as lost on the way), `mute_acks` (applied, ack lost), `refuse`
-(seq -> error code), and send scripted frames with `send`.
+`auth_failed` and close 4403); `start_attempt` -> `attempt_started` + `step_started`
+(`no_such_lesson` for a lesson named `no-such-...`); each new sequenced message applied once and
+acked (`points` with a `feedback` first); `resume` -> `resumed {acked_seq}` and the room
+messages after `last_rseq`. Tests steer it with `swallow` (seqs received but treated as lost on
+the way), `mute_acks` (applied, ack lost), `refuse` (seq -> error code), `resumed_acked_seq`
+(claim an older `acked_seq` than the truth), and send scripted frames with `send`.
 """
 
 from __future__ import annotations
@@ -60,11 +61,13 @@ class FakeServer:
         self.url = ""
         self.connections: list[FakeConnection] = []
         self.received: list[Message] = []  # every decoded client message, all connections
+        self.answered = 0  # client messages fully answered
         self.applied: list[Message] = []  # sequenced messages applied, in order
         self.refused_frames: list[ProtocolError] = []
         self.swallow: set[int] = set()
         self.mute_acks: set[int] = set()
         self.refuse: dict[int, str] = {}
+        self.resumed_acked_seq: int | None = None  # set: claim this in `resumed`, not the truth
         self.seq = ClientSeq()
         self.rseq = 0
         self.history: list[Message] = []  # room messages (with rseq), for resume
@@ -114,6 +117,7 @@ class FakeServer:
                 connection.received.append(message)
                 self.received.append(message)
                 await self.answer(connection, message)
+                self.answered += 1
                 self._notify()
         except ConnectionClosed:
             pass
@@ -137,9 +141,12 @@ class FakeServer:
                 await send(encode(Error("resume_failed", "unknown resume token")))
                 return
             missed = [m for m in self.history if getattr(m, "rseq", 0) > message.last_rseq]
-            await send(encode(Resumed(self.seq.applied, False, len(missed))))
+            acked = self.seq.applied if self.resumed_acked_seq is None else self.resumed_acked_seq
+            await send(encode(Resumed(acked, False, len(missed))))
             for m in missed:
                 await send(encode(m))
+        elif isinstance(message, StartAttempt) and message.lesson.startswith("no-such"):
+            await send(encode(Error("no_such_lesson", f"no lesson {message.lesson}")))
         elif isinstance(message, StartAttempt):
             self.seq = ClientSeq()
             await self.send(AttemptStarted(self.next_rseq(), 301, message.lesson, 2), connection)
