@@ -33,7 +33,7 @@ from typing import Any, Final, TypeVar
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from inkroom_client.errors import (
     ConnectionLostError,
@@ -458,15 +458,19 @@ class InkroomClient:
             if not resume or token is None:
                 self._install(ws)
                 return None
-            await ws.send(encode(Resume(token, self.session.last_rseq)))
             try:
-                resumed = await self._expect(ws, Resumed)
+                await ws.send(encode(Resume(token, self.session.last_rseq)))
+                async with asyncio.timeout(self.open_timeout_s):
+                    resumed = await self._expect(ws, Resumed)
             except ServerError as exc:
                 self.session.resume_failed()
                 self._install(ws)
                 if surface_errors:
                     self._deliver(Error(exc.code, exc.message, exc.seq))
                     return None
+                raise
+            except BaseException:
+                await ws.close()
                 raise
             self._install(ws)
             for message in self.session.pending():
@@ -484,7 +488,7 @@ class InkroomClient:
             except ServerError as exc:  # auth_failed and the like: trying again will not help
                 self._fail(exc)
                 return
-            except (OSError, TimeoutError, InvalidHandshake, InkroomClientError) as exc:
+            except (OSError, TimeoutError, WebSocketException, InkroomClientError) as exc:
                 last = exc
                 delay = min(delay * 2, MAX_BACKOFF_S)
             else:
