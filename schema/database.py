@@ -69,8 +69,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 5000")
+        # WAL: readers never block the writer nor the writer the readers (the live server
+        # reads while its writer writes). A file setting; an in-memory database keeps its own.
+        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
+    # IMMEDIATE takes the write lock up front: two deferred transactions that both read and
+    # then both write would fail at once with "database is locked" (SQLite cannot wait on a
+    # lock upgrade without risking deadlock); taken at BEGIN, the lock is simply waited for.
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
