@@ -21,6 +21,8 @@ class Settings:
     secret_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # bytes a client may fall behind by before it is closed as a slow consumer (4408)
+    send_queue_bytes: int = 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +47,8 @@ class Settings:
             secret_key=get("SECRET_KEY"),
             host=get("HOST") or cls.host,
             port=port,
+            send_queue_bytes=_positive_int(get("SEND_QUEUE_BYTES"), "SEND_QUEUE_BYTES")
+            or cls.send_queue_bytes,
         )
         settings.async_database_url  # noqa: B018 - a bad URL fails here, at start-up
         return settings
@@ -55,3 +59,15 @@ class Settings:
             return async_database_url(self.database_url)
         except ValueError as exc:
             raise ValueError(f"{PREFIX}DATABASE_URL: {exc}") from None
+
+
+def _positive_int(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{PREFIX}{name}: not a whole number: {text!r}") from None
+    if value <= 0:
+        raise ValueError(f"{PREFIX}{name}: must be above 0, got {value}")
+    return value

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SEND_QUEUE_BYTES: Final = 1024 * 1024
 CLOSE_GOING_AWAY: Final = 1001
+CLOSE_TIMEOUT_S: Final = 2.0
 
 
 class Connection:
@@ -47,6 +48,7 @@ class Connection:
         self._close_code: int | None = None
         self.closed = False
         self.sent = 0
+        self._sending = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -73,11 +75,22 @@ class Connection:
         """Close after the frames already queued (or at once, dropping them)."""
         if self._close_code is not None:
             return
+        self._close_code = code
         if drop_pending:
             self._queue.clear()
             self._queued_bytes = 0
-        self._close_code = code
+            if self._sending and self._task is not None:
+                # The drain is stuck in a send the client is not reading: give up on it
+                # and close from a fresh task, bounded in time.
+                self._task.cancel()
+                asyncio.get_running_loop().create_task(self._abort(code))
+                return
         self._wake.set()
+
+    async def _abort(self, code: int) -> None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError, TimeoutError):
+            await asyncio.wait_for(self.websocket.close(code), CLOSE_TIMEOUT_S)
+        self.closed = True
 
     async def _drain(self) -> None:
         try:
@@ -85,7 +98,9 @@ class Connection:
                 while self._queue:
                     frame = self._queue.popleft()
                     self._queued_bytes -= len(frame)
+                    self._sending = True
                     await self.websocket.send_bytes(frame)
+                    self._sending = False
                     self.sent += 1
                 if self._close_code is not None:
                     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
@@ -93,8 +108,8 @@ class Connection:
                     return
                 self._wake.clear()
                 await self._wake.wait()
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            pass  # the peer went away; the receive loop notices and cleans up
+        except (WebSocketDisconnect, RuntimeError, OSError, asyncio.CancelledError):
+            pass  # the peer went away (or stopped reading); the receive loop cleans up
         finally:
             self.closed = True
 

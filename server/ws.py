@@ -97,7 +97,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     limits = hub.limits
     rate = TokenBucket(limits.max_messages_per_second, limits.max_messages_per_second)
     cid = hub.next_cid()
-    connection = Connection(cid, websocket, 0, Device(d.pressure, d.tilt), rate)
+    connection = Connection(
+        cid, websocket, 0, Device(d.pressure, d.tilt), rate, services.settings.send_queue_bytes
+    )
     claims = services.tokens.verify(hello.token)
     state = hub.attach(claims.user_id, name, role, connection)
     connection.user = state.user

@@ -8,6 +8,7 @@ exactly what a third-party client would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -71,15 +73,13 @@ def _free_port() -> int:
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def live(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    backend: str = request.param
+@contextlib.contextmanager
+def serving(backend: str, folder: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """A real server on a free port (uvicorn in a thread) until the block ends."""
     options: dict[str, Any] = {}
     schema = None
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'inkroom.db'}"
+        url = f"sqlite:///{folder / 'inkroom.db'}"
     else:
         reason = asyncio.run(postgres_unavailable())
         if reason is not None:
@@ -91,7 +91,7 @@ def live(
         asyncio.run(_schema_ddl(f'CREATE SCHEMA "{schema}"'))
         options = {"connect_args": {"server_settings": {"search_path": schema}}}
     app = create_app(
-        Settings(database_url=url, secret_key=SECRET_KEY),
+        Settings(database_url=url, secret_key=SECRET_KEY, **overrides),
         engine_options=options,
         password_hasher=CHEAP_HASHER,
     )
@@ -113,6 +113,14 @@ def live(
         thread.join(30)
         if schema is not None:
             asyncio.run(_schema_ddl(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with serving(request.param, tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 class Raw:
