@@ -28,6 +28,7 @@ from schema import migrate
 from schema.database import make_engine, make_sessionmaker
 from schema.models import Course
 from schema.seed import seed_catalog
+from scoring import warm_up
 from server import http_attempts, http_auth, http_catalog, http_ops, http_sessions
 from server.auth import Passwords, TokenSigner, secret_key_bytes
 from server.config import Settings
@@ -132,6 +133,9 @@ def create_app(
                 passwords=passwords,
                 metrics=metrics,
             )
+            # Compile (or load from numba's cache) every scoring kernel now, not on a
+            # learner's first stroke.
+            await asyncio.to_thread(warm_up)
             writer = Writer(services.sessions, on_depth=metrics.write_queue_depth.set)
             writer.start()
             hub = app.state.hub = Hub(services, writer, load_catalog())
