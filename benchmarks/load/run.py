@@ -51,6 +51,13 @@ def _free_port() -> int:
         return port
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds all cores spent not idle, machine-wide (other people's work included)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_s(pid: int) -> float:
     """utime + stime of a process (all its threads), in seconds."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -168,9 +175,10 @@ def run_load(
         start_at.value = start
         go.set()
         time.sleep(max(0.0, start - time.monotonic()))
-        cpu0 = _cpu_s(target.process.pid)
+        cpu0, busy0 = _cpu_s(target.process.pid), _machine_busy_s()
         time.sleep(max(0.0, start + seconds - time.monotonic()))
         server_cpu = _cpu_s(target.process.pid) - cpu0
+        machine_busy = _machine_busy_s() - busy0
         parts = []
         for _ in workers:
             status, index, detail = results.get(timeout=seconds + 120)
@@ -183,7 +191,11 @@ def run_load(
             if w.is_alive():
                 w.kill()
                 w.join(5)
-    return _merge(target.kind, len(rooms) * size, seconds, server_cpu, parts, n_proc)
+    run = _merge(target.kind, len(rooms) * size, seconds, server_cpu, parts, n_proc)
+    run["machine_cpu_share"] = machine_busy / seconds
+    # what neither the server nor the bots used: other work on the machine (and this parent)
+    run["other_cpu_share"] = max(0.0, (machine_busy - server_cpu - run["client_cpu_s"]) / seconds)
+    return run
 
 
 def _merge(
@@ -250,7 +262,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     head = (
         f"{'target':<7}{'players':>8}{'batch/s':>9}{'peer p50':>9}{'p95':>7}{'p99':>7}"
         f"{'max':>8}{'fb p50':>8}{'p95':>7}{'p99':>7}{'max':>8}{'delivered':>11}{'errors':>7}"
-        f"{'lost':>6}{'srv cpu':>8}{'cli cpu':>8}{'us/msg':>7}"
+        f"{'lost':>6}{'srv cpu':>8}{'cli cpu':>8}{'other':>6}{'us/msg':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in runs:
@@ -263,6 +275,7 @@ def table(runs: list[dict[str, Any]]) -> str:
             f"{_ms(fb['p50']):>8}{_ms(fb['p95']):>7}{_ms(fb['p99']):>7}{_ms(fb['max']):>8}"
             f"{r['messages_delivered']:>11}{errors:>7}{lost:>6}"
             f"{r['server_cpu_share']:>7.0%} {r['client_cpu_share']:>7.0%}"
+            f"{r.get('other_cpu_share', 0.0):>6.0%}"
             f"{_ms(r['server_cpu_us_per_message']):>7}"
         )
     return "\n".join(lines)
@@ -307,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         default="deflate",
         help="permessage-deflate offered by the clients, as browsers do",
     )
+    parser.add_argument("--only", choices=["server", "relay"], help="run against one target")
     parser.add_argument("--out", type=Path, help="results JSON (default: a temp file)")
     args = parser.parse_args(argv)
     if args.players < args.room_size or args.room_size < 2:
@@ -320,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         "find_max": {},
     }
     kinds = ["server", *(["relay"] if args.baseline or args.find_max else [])]
+    if args.only:
+        kinds = [args.only]
     with tempfile.TemporaryDirectory(prefix="inkroom-load-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         for kind in kinds:
