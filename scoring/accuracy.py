@@ -143,7 +143,15 @@ def _pair(
     fe = np.hypot(x[n - 1] - txy[m - 1, 0], y[n - 1] - txy[m - 1, 1])
     rs = np.hypot(x[0] - txy[m - 1, 0], y[0] - txy[m - 1, 1])
     re = np.hypot(x[n - 1] - txy[0, 0], y[n - 1] - txy[0, 1])
-    reversed_fit = (not directional) and (rs + re < fs + fe)
+    # Direction free: on an open target, the orientation whose ends fit better (clearly
+    # better: a rounding-level tie stays forwards); on a closed one both ends are the same
+    # point, so the way the pen went round decides.
+    if directional:
+        reversed_fit = False
+    elif closed:
+        reversed_fit = dir_index < 0.0
+    else:
+        reversed_fit = rs + re < (fs + fe) * (1.0 - 1e-9)
     ds0 = rs if reversed_fit else fs
     de0 = re if reversed_fit else fe
     out[A_REVERSED_FIT] = 1.0 if reversed_fit else 0.0

@@ -6,16 +6,14 @@ runs never meet); each test then runs in a transaction that is rolled back at th
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import asyncpg
 import numpy as np
 import pytest
 import pytest_asyncio
-from sqlalchemy import make_url
+from postgres_support import postgres_unavailable, postgres_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lessons import Catalog, load_catalog
@@ -23,33 +21,6 @@ from replay.points_codec import Points
 from schema import migrate
 from schema.database import make_engine
 from schema.seed import seed_catalog
-
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def postgres_url() -> str:
-    return os.environ.get("INKROOM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-async def postgres_unavailable() -> str | None:
-    """Why Postgres can't be used (None if it can); in CI that is a failure, not a skip."""
-    url = make_url(postgres_url())
-    try:
-        conn = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            timeout=5,
-        )
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"Postgres at {url.render_as_string()} is unreachable: {exc!r}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true: Postgres is required)")
-        return reason
-    await conn.close()
-    return None
 
 
 async def postgres_schema_engine() -> tuple[AsyncEngine, str]:

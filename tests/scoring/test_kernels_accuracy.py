@@ -75,7 +75,13 @@ def reference_pair(
     first, last = target[0], target[-1]
     forward = (math.dist(xy[0], first), math.dist(xy[-1], last))
     backward = (math.dist(xy[0], last), math.dist(xy[-1], first))
-    reversed_fit = not directional and sum(backward) < sum(forward)
+    fwd_index = fwd / tot if tot > 0.0 else 0.0
+    if directional:
+        reversed_fit = False
+    elif closed:  # the ends are one point: the way round decides
+        reversed_fit = fwd_index < 0.0
+    else:  # the ends decide, a rounding-level tie staying forwards
+        reversed_fit = sum(backward) < sum(forward) * (1.0 - 1e-9)
     start, end = backward if reversed_fit else forward
 
     drawn = resample(xy, C.SHAPE_SAMPLES)

@@ -21,18 +21,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import asyncpg
 import numpy as np
 import pytest
 from anyio.from_thread import start_blocking_portal
 from argon2 import PasswordHasher, profiles
-from sqlalchemy import make_url
+from postgres_support import postgres_unavailable, postgres_url, schema_ddl
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import StarletteDeprecationWarning
 
 from replay.points_codec import Points
 from schema import repository as repo
-from schema.database import make_engine
 from schema.models import Subscription
 from server.app import create_app
 from server.auth import TokenSigner
@@ -45,39 +43,10 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 T = TypeVar("T")
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 PASSWORD = "Correct horse 7"
 # argon2's cheapest parameters: the tests sign up hundreds of users
 CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
-
-
-def postgres_url() -> str:
-    return os.environ.get("INKROOM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-async def postgres_unavailable() -> str | None:
-    url = make_url(postgres_url())
-    try:
-        conn = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            timeout=5,
-        )
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        return f"Postgres at {url.render_as_string()} is unreachable: {exc!r}"
-    await conn.close()
-    return None
-
-
-async def _schema_ddl(statement: str) -> None:
-    admin = make_engine(postgres_url())
-    async with admin.begin() as conn:
-        await conn.exec_driver_sql(statement)
-    await admin.dispose()
 
 
 @dataclass(frozen=True)
@@ -228,7 +197,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                 pytest.skip(reason)
             url = postgres_url()
             schema = f"inkroom_api_{uuid.uuid4().hex[:12]}"
-            setup.call(_schema_ddl, f'CREATE SCHEMA "{schema}"')
+            setup.call(schema_ddl, f'CREATE SCHEMA "{schema}"')
             options = {"connect_args": {"server_settings": {"search_path": schema}}}
         try:
             settings = Settings(database_url=url, secret_key=SECRET_KEY)
@@ -237,4 +206,4 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                 yield Api(client, backend)
         finally:
             if schema is not None:
-                setup.call(_schema_ddl, f'DROP SCHEMA "{schema}" CASCADE')
+                setup.call(schema_ddl, f'DROP SCHEMA "{schema}" CASCADE')

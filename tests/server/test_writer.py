@@ -4,19 +4,17 @@ through an unavailable database, idempotent retries, refused items, flush on clo
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
-import asyncpg
 import numpy as np
 import pytest
 import pytest_asyncio
+from postgres_support import postgres_unavailable, postgres_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lessons import load_catalog
@@ -29,32 +27,6 @@ from schema.repository import NewEvent, NewStroke
 from schema.seed import seed_catalog
 from server.writer import SessionFactory, Writer
 from server.writer_items import is_retryable
-
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def postgres_url() -> str:
-    return os.environ.get("INKROOM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-async def postgres_unavailable() -> str | None:
-    url = make_url(postgres_url())
-    try:
-        conn = await asyncpg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            timeout=5,
-        )
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        reason = f"Postgres at {url.render_as_string()} is unreachable: {exc!r}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true: Postgres is required)")
-        return reason
-    await conn.close()
-    return None
 
 
 @pytest_asyncio.fixture(

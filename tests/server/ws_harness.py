@@ -23,7 +23,8 @@ import httpx
 import numpy as np
 import pytest
 import uvicorn
-from http_harness import CHEAP_HASHER, SECRET_KEY, _schema_ddl, postgres_unavailable, postgres_url
+from http_harness import CHEAP_HASHER, SECRET_KEY
+from postgres_support import postgres_unavailable, postgres_url, schema_ddl
 from websockets.asyncio.client import ClientConnection, connect
 
 from lessons import load_catalog
@@ -88,7 +89,7 @@ def serving(backend: str, folder: Path, **overrides: Any) -> Iterator[LiveServer
             pytest.skip(reason)
         url = postgres_url()
         schema = f"inkroom_live_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_schema_ddl(f'CREATE SCHEMA "{schema}"'))
+        asyncio.run(schema_ddl(f'CREATE SCHEMA "{schema}"'))
         options = {"connect_args": {"server_settings": {"search_path": schema}}}
     app = create_app(
         Settings(database_url=url, secret_key=SECRET_KEY, **overrides),
@@ -112,7 +113,7 @@ def serving(backend: str, folder: Path, **overrides: Any) -> Iterator[LiveServer
         server.should_exit = True
         thread.join(30)
         if schema is not None:
-            asyncio.run(_schema_ddl(f'DROP SCHEMA "{schema}" CASCADE'))
+            asyncio.run(schema_ddl(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
