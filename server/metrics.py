@@ -69,7 +69,7 @@ class Counter(_Metric):
         if amount < 0:
             raise ValueError("a counter only goes up")
         key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
+        self._values[key] = self._values.get(key, 0.0) + float(amount)
 
     def value(self, labels: Sequence[str] = ()) -> float:
         return self._values.get(self._key(labels), 0.0)
@@ -84,13 +84,13 @@ class Gauge(Counter):
 
     def inc(self, amount: float = 1.0, labels: Sequence[str] = ()) -> None:
         key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + amount
+        self._values[key] = self._values.get(key, 0.0) + float(amount)
 
     def dec(self, amount: float = 1.0, labels: Sequence[str] = ()) -> None:
         self.inc(-amount, labels)
 
     def set(self, value: float, labels: Sequence[str] = ()) -> None:
-        self._values[self._key(labels)] = value
+        self._values[self._key(labels)] = float(value)
 
 
 class Histogram(_Metric):

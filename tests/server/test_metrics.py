@@ -76,3 +76,13 @@ def test_metrics_server_metrics_name_what_the_issue_asks_for() -> None:
         "inkroom_scoring_latency_seconds",
     ):
         assert f"# TYPE {name} " in text
+
+
+def test_metrics_integer_amounts_expose_as_numbers() -> None:
+    # the WebSocket layer counts points with len(): an int must expose, not crash /metrics
+    m = ServerMetrics()
+    m.points_scored.inc(40)
+    m.connections.set(3)
+    text = m.registry.expose()
+    assert "inkroom_points_scored_total 40\n" in text
+    assert "inkroom_connections 3\n" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import numpy as np
 from ws_harness import CATALOG, LiveServer, Raw, live, open_raw, stroke_rows
 
@@ -97,6 +98,10 @@ async def test_ws_solo_attempt_end_to_end_is_scored_and_stored(live: LiveServer)
     n_strokes = sum(len(step.targets) for step in lesson.steps)
     assert len(replay["strokes"]) == n_strokes
     assert sum(s["n_points"] for s in replay["strokes"]) == n_strokes * 40
+    metrics = httpx.get(f"{live.base}/metrics", timeout=10).text
+    scored = [ln for ln in metrics.splitlines() if ln.startswith("inkroom_points_scored_total")]
+    assert float(scored[0].split()[-1]) >= n_strokes * 40
+    assert 'inkroom_messages_in_total{type="points"}' in metrics
     kinds = [e["type"] for e in replay["events"]]
     assert kinds.count("finish_step") == len(lesson.steps)
     assert kinds.count("start_step") == len(lesson.steps)
