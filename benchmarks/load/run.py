@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
             target.stop()
             if target.process.returncode not in (0, None, -15):  # uvicorn.run re-raises SIGTERM
                 print(f"{kind} exited with {target.process.returncode}", flush=True)
-                report[f"{kind}_log_tail"] = (workdir / f"{kind}.log").read_text()[-4000:]
+            report[f"{kind}_log_tail"] = (workdir / f"{kind}.log").read_text()[-6000:]
         out = args.out or Path(tempfile.mkstemp(prefix="inkroom-load-", suffix=".json")[1])
         out.write_text(json.dumps(report, indent=2, default=float))
     print()
