@@ -105,6 +105,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         server_header=False,
+        # Point batches are float32 noise to deflate: compressing every frame separately
+        # cost ~16 % of the server's time under load for little gain (docs/load.md).
+        ws_per_message_deflate=False,
     )
     server = GracefulServer(config)
     # uvicorn shuts down gracefully on SIGTERM / SIGINT, then raises the signal again against

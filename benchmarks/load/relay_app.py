@@ -156,6 +156,7 @@ def main() -> None:
         lifespan="on",
         log_level="warning",
         server_header=False,
+        ws_per_message_deflate=False,
     )
 
 
