@@ -158,7 +158,8 @@ class Hub:
         state.connection = None
         state.away_since = self.clock()
         if state.room is not None:
-            await self._apply(state.room.disconnect(state.user, connection.cid, self.clock()))
+            room = state.room
+            await self._apply(room.disconnect(state.user, connection.cid, self.clock()), room)
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -359,7 +360,7 @@ class Hub:
                 await self._persist(out, room)
 
     def _broadcast(self, room: Room | None, out: Send) -> None:
-        if room is None:
+        if room is None:  # a bug in the hub, not the client's doing: loud, but not fatal
             log.error("a room broadcast without a room: %s", out.message.TYPE)
             return
         sent = 0

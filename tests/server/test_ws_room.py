@@ -106,6 +106,13 @@ async def test_ws_room_three_players_every_state(live: LiveServer) -> None:
     assert len(guests[1].seen(PeerStrokeEnd)) == 2
     assert not guests[1].seen(LiveFeedback)[0].off_path
 
+    # a guest's socket drops: the others see them away (and the room goes on)
+    await guests[1].ws.close()
+    presence = await host.expect(PresenceUpdate)
+    while {p.name: p.presence for p in presence.participants}["guest2"] != "away":
+        presence = await host.expect(PresenceUpdate)
+    players = players[:2]
+
     await host.send(EndRoom(seqs[id(host)]))
     for raw in players:
         final = await raw.expect(FinalResults)
