@@ -44,7 +44,7 @@ from server.outputs import (
     direct,
     refusal,
 )
-from server.practice_state import PracticeAttempt
+from server.practice_state import Phase, PracticeAttempt
 from server.protocol import (
     CreateRoom,
     GoingAway,
@@ -116,7 +116,6 @@ class Hub:
         self.clock = clock
         self.users: dict[int, UserState] = {}
         self._user_of_uid: dict[uuid.UUID, int] = {}
-        self._by_token: dict[str, int] = {}
         self._cids = itertools.count(1)
         self._ids = itertools.count(1)
         self.rooms: dict[int, Room] = {}
@@ -137,9 +136,7 @@ class Hub:
         if user is None:
             user = self._user_of_uid[uid] = next(self._ids)
         if user not in self.users:
-            token = secrets.token_urlsafe(24)
-            self.users[user] = UserState(user, uid, name, role, token)
-            self._by_token[token] = user
+            self.users[user] = UserState(user, uid, name, role, secrets.token_urlsafe(24))
         state = self.users[user]
         if state.connection is not None and state.connection is not connection:
             # A second socket for the same user replaces the first (which may be half-dead).
@@ -180,26 +177,26 @@ class Hub:
             elif state.room is not None and hasattr(message, "seq"):
                 await self._apply(state.room.handle(state.user, message, now), state.room)
             elif state.attempt is not None and hasattr(message, "seq"):
-                await self._apply(state.attempt.handle(message, now))
+                await self._apply(state.attempt.handle(message, now), None)
             elif hasattr(message, "seq"):
                 raise ProtocolError("not_in_room", f"{message.TYPE}: no attempt or room open")
             else:
                 raise ProtocolError("bad_state", f"{message.TYPE}: not now")
         except ProtocolError as error:
-            await self._apply(refusal(state.user, error, getattr(message, "seq", None)))
+            await self._apply(refusal(state.user, error, getattr(message, "seq", None)), None)
 
     async def _resume(
         self, state: UserState, connection: Connection, message: Resume, now: float
     ) -> None:
-        owner = self._by_token.get(message.resume_token)
-        if owner != state.user:
+        # A resume token is this user's own (a socket is one user's): compare, don't look up.
+        if not secrets.compare_digest(message.resume_token, state.resume_token):
             raise ProtocolError("resume_failed", "unknown resume token")
         if state.room is not None:
             await self._apply(
                 state.room.resume(state.user, connection.cid, message.last_rseq, now), state.room
             )
         elif state.attempt is not None:
-            await self._apply(state.attempt.resume(message.last_rseq))
+            await self._apply(state.attempt.resume(message.last_rseq), None)
         else:
             raise ProtocolError("resume_failed", "nothing to resume")
 
@@ -238,13 +235,13 @@ class Hub:
             raise ProtocolError("bad_state", "start_attempt: leave the room first")
         lesson, lesson_uid, steps = await self._lesson(state, message.lesson)
         if state.attempt is not None:
-            await self._apply(state.attempt.abandon(now))
+            await self._apply(state.attempt.abandon(now), None)
         attempt_uid = await self._new_attempt(state, lesson_uid)
         number = next(self._ids)
         self._attempt_rows[number] = AttemptRow(attempt_uid, state.uid, steps)
         device = state.connection.device if state.connection else Device()
         state.attempt = PracticeAttempt(number, state.user, lesson, device, now, self.limits)
-        await self._apply(state.attempt.start(now))
+        await self._apply(state.attempt.start(now), None)
 
     async def _create_room(self, state: UserState, message: CreateRoom, now: float) -> None:
         if state.room is not None:
@@ -340,7 +337,9 @@ class Hub:
             state.connection.send(output.frame)
             self.services.metrics.messages_out.inc(labels=(output.message.TYPE,))
 
-    async def _apply(self, outputs: Iterable[Output], room: Room | None = None) -> None:
+    async def _apply(self, outputs: Iterable[Output], room: Room | None) -> None:
+        """Carry out a core's outputs; `room` is where a ROOM broadcast goes (None: an attempt).
+        No default: every caller states it, so a room's outputs cannot lose their room."""
         for out in outputs:
             if isinstance(out, Send):
                 if out.to == ROOM:
@@ -432,8 +431,6 @@ class Hub:
         return self._room_rows[room.room].uid if room is not None else None
 
     async def _log(self, out: Log, room: Room | None) -> None:
-        if out.kind == "finish_step":
-            return  # written from the step's StepRecord, which carries the whole score
         state = self.users.get(out.user)
         step_uid = attempt_uid = None
         if out.attempt is not None and out.attempt in self._attempt_rows:
@@ -498,7 +495,7 @@ class Hub:
         for state in self.users.values():
             gone = state.away_since is not None and now - state.away_since >= window
             if gone and state.attempt is not None:
-                await self._apply(state.attempt.abandon(now))
+                await self._apply(state.attempt.abandon(now), None)
                 state.attempt = None
 
     async def shutdown(self) -> None:
@@ -515,4 +512,4 @@ class Hub:
 
 
 def _finished(attempt: PracticeAttempt) -> bool:
-    return str(attempt.phase) == "finished"
+    return attempt.phase is Phase.FINISHED

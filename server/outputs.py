@@ -18,7 +18,8 @@ from server.protocol import Error, Message, PointRows
 from server.protocol_errors import ProtocolError
 
 ROOM: Final = "room"
-LogKind = Literal["start_step", "finish_step", "undo", "retry", "hint_shown", "join", "leave"]
+# finish_step is not here: a StepRecord carries the finished step, and is logged as it.
+LogKind = Literal["start_step", "undo", "retry", "hint_shown", "join", "leave"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,7 +225,7 @@ class PracticeAttempt:
         self.results[self.drawing.step] = score
         record = StepRecord(self.user, self.drawing.step, result, False, attempt=self.attempt)
         sent = self.history.send(self.user, lambda r: StepResult(r, score))
-        return [record, sent, self._log("finish_step", now, total=score.total)]
+        return [record, sent]  # the StepRecord is the step's finish_step event too
 
     def _next_step(self, message: NextStep, now: float) -> list[Output]:
         following = self.drawing.step + 1

@@ -297,10 +297,9 @@ class Room:
         result = d.finish(timed_out)
         score = step_score(self.step, result, len(d.stroke_ids), timed_out)
         member.scores[self.step] = score
-        return [
+        return [  # the StepRecord is the step's finish_step event too
             StepRecord(member.user, self.step, result, timed_out, room=self.room),
             self.history.send(member.user, lambda r: StepResult(r, score)),
-            self._log("finish_step", member.user, now, total=score.total, timed_out=timed_out),
         ]
 
     def _close_step_if_done(self, now: float) -> list[Output]:

@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from schema import repository as repo
 from scoring import Device
-from server.auth import InvalidToken
+from server.auth import InvalidToken, TokenClaims
 from server.codec import decode, encode
 from server.connection import CLOSE_GOING_AWAY, Connection
 from server.http_api import Services
@@ -51,8 +51,10 @@ async def _frame(websocket: WebSocket, timeout: float | None = None) -> bytes | 
     return bytes(data)
 
 
-async def _hello(websocket: WebSocket, services: Services) -> tuple[Hello, str, str] | None:
-    """The hello, the user's display name and role; None (socket refused and closed) if not."""
+async def _hello(
+    websocket: WebSocket, services: Services
+) -> tuple[Hello, TokenClaims, str, str] | None:
+    """The hello, its token's claims, the user's name and role; None (refused, closed) if not."""
     try:
         frame = await _frame(websocket, HELLO_TIMEOUT_S)
         if frame is None:
@@ -77,7 +79,7 @@ async def _hello(websocket: WebSocket, services: Services) -> tuple[Hello, str, 
     if user is None or not user.is_active:
         await _refuse(websocket, "auth_failed", "no such active user")
         return None
-    return message, user.display_name, user.role
+    return message, claims, user.display_name, user.role
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -92,7 +94,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     said = await _hello(websocket, services)
     if said is None:
         return
-    hello, name, role = said
+    hello, claims, name, role = said
     d = hello.device
     limits = hub.limits
     rate = TokenBucket(limits.max_messages_per_second, limits.max_messages_per_second)
@@ -100,7 +102,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     connection = Connection(
         cid, websocket, 0, Device(d.pressure, d.tilt), rate, services.settings.send_queue_bytes
     )
-    claims = services.tokens.verify(hello.token)
     state = hub.attach(claims.user_id, name, role, connection)
     connection.user = state.user
     connection.start()
