@@ -12,30 +12,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gzip
-import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from inkroom_client.mmg import drawable, gestures, wire_rows
 
 from scoring import StepSpec, repair_stroke, score_step
-
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmg-strokes.jsonl.gz"
-
-
-def _rows(stroke: dict[str, list[float]]) -> np.ndarray:
-    n = len(stroke["x"])
-    t = np.asarray(stroke["t"], dtype=float)
-    return np.column_stack(
-        (stroke["x"], stroke["y"], t - t[0], np.full(n, 0.5), np.zeros(n), np.zeros(n))
-    )
-
-
-def _drawable(record: dict[str, Any]) -> bool:
-    return all(np.hypot(np.diff(s["x"]), np.diff(s["y"])).sum() > 0 for s in record["strokes"])
 
 
 def main() -> None:
@@ -43,9 +26,7 @@ def main() -> None:
     parser.add_argument("--input", default="pen", choices=("pen", "finger"))
     parser.add_argument("--subjects", type=int, default=0, help="first N subjects (0: all)")
     args = parser.parse_args()
-    path = Path(os.environ.get("INKROOM_STROKE_DATA", str(DEFAULT)))
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        records = [r for r in map(json.loads, fh) if r["input"] == args.input and _drawable(r)]
+    records = [r for r in gestures() if r["input"] == args.input and drawable(r)]
     subjects = sorted({r["subject"] for r in records})
     if args.subjects:
         subjects = subjects[: args.subjects]
@@ -66,7 +47,7 @@ def main() -> None:
     for (subject, speed, label, _k), group in sorted(groups.items()):
         if len(group) < 2:
             continue
-        drawn = [repair_stroke(_rows(s))[0] for s in group[0]["strokes"]]
+        drawn = [repair_stroke(wire_rows(s))[0] for s in group[0]["strokes"]]
         same = score_step(spec_of(group[1]), drawn).accuracy
         others = {
             lab: g[0] for (s, sp, lab, _), g in groups.items()

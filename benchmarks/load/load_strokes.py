@@ -10,27 +10,18 @@ synthesised: a minimum-jerk sweep along the target with a little tremor.
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+from inkroom_client.mmg import data_path, gestures
 
 Rows = npt.NDArray[np.float32]
 Shape = npt.NDArray[np.float64]  # (n, 2): x, y in the data set's pixels, at rate_hz
 
-PROJECT: Final = Path(__file__).resolve().parents[2]
-DEFAULT_DATA: Final = PROJECT.parent / "shared" / "data" / "mmg-strokes.jsonl.gz"
 MIN_POINTS: Final = 12
 MAX_POINTS: Final = 2_000
-
-
-def data_path() -> Path:
-    return Path(os.environ.get("INKROOM_STROKE_DATA", str(DEFAULT_DATA)))
 
 
 def _resample(x: list[float], y: list[float], t: list[float], rate_hz: float) -> Shape | None:
@@ -51,17 +42,15 @@ def load_shapes(rate_hz: float, limit: int = 4_000) -> tuple[list[Shape], str]:
     if not path.is_file():
         return [], "synthetic"
     shapes: list[Shape] = []
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            gesture = json.loads(line)
-            if gesture.get("input") != "pen":  # the bots play a stylus
-                continue
-            for stroke in gesture["strokes"]:
-                shape = _resample(stroke["x"], stroke["y"], stroke["t"], rate_hz)
-                if shape is not None:
-                    shapes.append(shape)
-            if len(shapes) >= limit:
-                break
+    for gesture in gestures(path):
+        if gesture.get("input") != "pen":  # the bots play a stylus
+            continue
+        for stroke in gesture["strokes"]:
+            shape = _resample(stroke["x"], stroke["y"], stroke["t"], rate_hz)
+            if shape is not None:
+                shapes.append(shape)
+        if len(shapes) >= limit:
+            break
     return shapes, path.name
 
 

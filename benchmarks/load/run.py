@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+from inkroom_client.mmg import data_path
 from load_players import Plan, work
-from load_strokes import PROJECT, data_path
 
 HERE: Final = Path(__file__).resolve().parent
+PROJECT: Final = HERE.parents[1]  # the server subprocess runs from the project root
 PASSWORD: Final = "Load test 2 player"
 BATCHES_PER_S: Final = 60.0
 POINTS_PER_BATCH: Final = 4

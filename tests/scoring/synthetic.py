@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
 from scoring import Stroke
 
 Array = npt.NDArray[np.float64]
-
-REAL_DATA_ENV = "INKROOM_STROKE_DATA"
-REAL_DATA_DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "data" / "mmg-strokes.jsonl.gz"
 
 
 def min_jerk(n: int) -> Array:
@@ -63,13 +53,3 @@ def line(x0: float, y0: float, x1: float, y1: float, n: int = 2) -> Array:
 def circle(cx: float, cy: float, r: float, n: int = 65) -> Array:
     a = np.linspace(0.0, 2.0 * np.pi, n)
     return np.column_stack((cx + r * np.cos(a), cy + r * np.sin(a)))
-
-
-def real_data_path() -> Path:
-    return Path(os.environ.get(REAL_DATA_ENV, str(REAL_DATA_DEFAULT)))
-
-
-def real_records() -> Iterator[dict[str, Any]]:
-    with gzip.open(real_data_path(), "rt", encoding="utf-8") as fh:
-        for row in fh:
-            yield json.loads(row)

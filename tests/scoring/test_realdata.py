@@ -12,31 +12,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from synthetic import real_data_path, real_records
+from inkroom_client.mmg import data_path, drawable, gestures, wire_rows
 
 from scoring import LiveScorer, StepSpec, Stroke, repair_points, repair_stroke, score_step
 
 pytestmark = pytest.mark.skipif(
-    not real_data_path().exists(),
-    reason=f"real stroke data not found at {real_data_path()} (set INKROOM_STROKE_DATA)",
+    not data_path().exists(),
+    reason=f"real stroke data not found at {data_path()} (set INKROOM_STROKE_DATA)",
 )
 
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
-    return list(real_records())
-
-
-def wire_rows(stroke: dict[str, list[float]]) -> np.ndarray:
-    n = len(stroke["x"])
-    t = np.asarray(stroke["t"], dtype=float)
-    return np.column_stack(
-        (stroke["x"], stroke["y"], t - t[0], np.full(n, 0.5), np.zeros(n), np.zeros(n))
-    )
-
-
-def drawable(record: dict[str, Any]) -> bool:
-    return all(np.hypot(np.diff(s["x"]), np.diff(s["y"])).sum() > 0 for s in record["strokes"])
+    return list(gestures())
 
 
 def test_realdata_ingest_repairs_every_device_stream(records: list[dict[str, Any]]) -> None:
