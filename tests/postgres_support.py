@@ -7,7 +7,13 @@ pyproject.toml). Unreachable Postgres is a skip with the reason, except under CI
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -49,3 +55,21 @@ async def schema_ddl(statement: str) -> None:
     async with admin.begin() as conn:
         await conn.exec_driver_sql(statement)
     await admin.dispose()
+
+
+@contextlib.contextmanager
+def app_database(backend: str, folder: Path, prefix: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(database URL, engine options) for an app under test: a SQLite file in `folder`, or a
+    fresh Postgres schema (dropped afterwards) reached through `search_path`."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'inkroom.db'}", {}
+        return
+    reason = asyncio.run(postgres_unavailable())  # fails the test under CI=true
+    if reason is not None:
+        pytest.skip(reason)
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    asyncio.run(schema_ddl(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_url(), {"connect_args": {"server_settings": {"search_path": schema}}}
+    finally:
+        asyncio.run(schema_ddl(f'DROP SCHEMA "{schema}" CASCADE'))

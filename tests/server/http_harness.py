@@ -13,19 +13,17 @@ except with CI=true, where it is a failure.
 
 from __future__ import annotations
 
-import os
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pytest
-from anyio.from_thread import start_blocking_portal
 from argon2 import PasswordHasher, profiles
-from postgres_support import postgres_unavailable, postgres_url, schema_ddl
+from postgres_support import app_database
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -184,26 +182,8 @@ BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.p
 @pytest.fixture(scope="session", params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     backend: str = request.param
-    options: dict[str, Any] = {}
-    schema = None
-    with start_blocking_portal() as setup:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'inkroom.db'}"
-        else:
-            reason = setup.call(postgres_unavailable)
-            if reason is not None:
-                if os.environ.get("CI") == "true":
-                    pytest.fail(reason + " (CI=true: Postgres is required)")
-                pytest.skip(reason)
-            url = postgres_url()
-            schema = f"inkroom_api_{uuid.uuid4().hex[:12]}"
-            setup.call(schema_ddl, f'CREATE SCHEMA "{schema}"')
-            options = {"connect_args": {"server_settings": {"search_path": schema}}}
-        try:
-            settings = Settings(database_url=url, secret_key=SECRET_KEY)
-            app = create_app(settings, engine_options=options, password_hasher=CHEAP_HASHER)
-            with TestClient(app) as client:
-                yield Api(client, backend)
-        finally:
-            if schema is not None:
-                setup.call(schema_ddl, f'DROP SCHEMA "{schema}" CASCADE')
+    with app_database(backend, tmp_path_factory.mktemp("api"), "inkroom_api") as (url, options):
+        settings = Settings(database_url=url, secret_key=SECRET_KEY)
+        app = create_app(settings, engine_options=options, password_hasher=CHEAP_HASHER)
+        with TestClient(app) as client:
+            yield Api(client, backend)

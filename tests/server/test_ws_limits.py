@@ -87,15 +87,18 @@ async def test_ws_flood_is_rate_limited_without_closing(tmp_path: Path) -> None:
         raw, welcome = await open_raw(live, live.signup("flood"))
         burst = int(welcome.limits["max_messages_per_second"])
         frame = encode(Ping(1))
-        for _ in range(burst + 60):
+        # Four seconds' worth at once: however slowly this machine serves them (the bucket
+        # refills as they are read), some are over the limit unless serving took over 3 s.
+        sent = 4 * burst
+        for _ in range(sent):
             await raw.send_bytes(frame)
         errors = pongs = 0
-        while pongs + errors < burst + 60:
+        while pongs + errors < sent:
             message = await raw.recv()
             pongs += isinstance(message, Pong)
             errors += isinstance(message, Error) and message.code == "rate_limited"
-        assert errors >= 50  # the excess was dropped with an error ...
-        assert pongs >= burst  # ... and the rest answered
+        assert errors > 0  # the excess was dropped with an error ...
+        assert pongs >= burst  # ... the burst answered, every message one or the other
         await raw.send(Ping(2))
         while not isinstance(message := await raw.recv(), Pong) or message.nonce != 2:
             pass  # ... and the connection lives on

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -24,7 +23,7 @@ import numpy as np
 import pytest
 import uvicorn
 from http_harness import CHEAP_HASHER, SECRET_KEY
-from postgres_support import postgres_unavailable, postgres_url, schema_ddl
+from postgres_support import app_database
 from websockets.asyncio.client import ClientConnection, connect
 
 from lessons import load_catalog
@@ -77,20 +76,11 @@ BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.p
 @contextlib.contextmanager
 def serving(backend: str, folder: Path, **overrides: Any) -> Iterator[LiveServer]:
     """A real server on a free port (uvicorn in a thread) until the block ends."""
-    options: dict[str, Any] = {}
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'inkroom.db'}"
-    else:
-        reason = asyncio.run(postgres_unavailable())
-        if reason is not None:
-            if os.environ.get("CI") == "true":
-                pytest.fail(reason + " (CI=true: Postgres is required)")
-            pytest.skip(reason)
-        url = postgres_url()
-        schema = f"inkroom_live_{uuid.uuid4().hex[:12]}"
-        asyncio.run(schema_ddl(f'CREATE SCHEMA "{schema}"'))
-        options = {"connect_args": {"server_settings": {"search_path": schema}}}
+    with app_database(backend, folder, "inkroom_live") as (url, options):
+        yield from _run(url, options, backend, **overrides)
+
+
+def _run(url: str, options: dict[str, Any], backend: str, **overrides: Any) -> Iterator[LiveServer]:
     app = create_app(
         Settings(database_url=url, secret_key=SECRET_KEY, **overrides),
         engine_options=options,
@@ -112,8 +102,6 @@ def serving(backend: str, folder: Path, **overrides: Any) -> Iterator[LiveServer
     finally:
         server.should_exit = True
         thread.join(30)
-        if schema is not None:
-            asyncio.run(schema_ddl(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
