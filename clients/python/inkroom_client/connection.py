@@ -45,6 +45,7 @@ from inkroom_client.session import ClientSession, Latency
 from server.codec import decode, encode
 from server.protocol import (
     POINT_COLUMNS,
+    POINT_DTYPE,
     CreateRoom,
     DeviceInfo,
     EndRoom,
@@ -235,9 +236,10 @@ class InkroomClient:
         limit = self.session.max_points_per_batch
         if rows.shape[0] > limit:
             raise ValueError(f"rows: {rows.shape[0]} points, more than {limit} a batch")
-        if not np.isfinite(rows.astype(np.float32)).all():
+        wire = np.ascontiguousarray(rows, dtype=POINT_DTYPE)  # converted once, checked, packed
+        if not np.isfinite(wire).all():
             raise ValueError("rows: a point holds NaN or infinity (or overflows float32)")
-        return await self._send_sequenced(lambda seq: Points.of(seq, rows))
+        return await self._send_sequenced(lambda seq: Points.of(seq, wire))
 
     async def stroke_end(self) -> int:
         return await self._send_sequenced(StrokeEnd)
