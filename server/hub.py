@@ -223,12 +223,12 @@ class Hub:
     async def _new_attempt(
         self, state: UserState, lesson_uid: uuid.UUID, room: uuid.UUID | None = None
     ) -> uuid.UUID:
-        async with self.services.sessions.begin() as db:
-            row = await repo.create_attempt(
-                db, user_id=state.uid, lesson_id=lesson_uid, scorer_version=SCORER_VERSION,
-                session_id=room,
-            )  # fmt: skip
-            return row.id
+        # The writer inserts the row, ahead of the strokes that refer to it: a new attempt
+        # never waits for the database (nor fails when SQLite is busy with a batch).
+        return await self.writer.start_attempt(
+            user_id=state.uid, lesson_id=lesson_uid, scorer_version=SCORER_VERSION,
+            session_id=room,
+        )  # fmt: skip
 
     async def _start_attempt(self, state: UserState, message: StartAttempt, now: float) -> None:
         if state.room is not None:
@@ -266,7 +266,15 @@ class Hub:
         room = self._open_room(
             session_uid, code, lesson, lesson_uid, steps, state.user, message.step_time_s
         )
+        await self._leave_attempt(state, now)
         await self._enter(state, room, spectator=False, now=now)
+
+    async def _leave_attempt(self, state: UserState, now: float) -> None:
+        """Going into a room ends the solo attempt in progress (abandoned), as starting
+        another attempt does."""
+        if state.attempt is not None and not _finished(state.attempt):
+            await self._apply(state.attempt.abandon(now), None)
+        state.attempt = None
 
     def _open_room(
         self, session_uid: uuid.UUID, code: str, lesson: Lesson, lesson_uid: uuid.UUID,
@@ -283,13 +291,13 @@ class Hub:
     async def _join_room(
         self, state: UserState, connection: Connection, message: JoinRoom, now: float
     ) -> None:
-        if state.room is not None or (state.attempt is not None and not _finished(state.attempt)):
-            raise ProtocolError("bad_state", "join_room: finish or leave what you are doing first")
-        state.attempt = None
+        if state.room is not None:
+            raise ProtocolError("bad_state", "join_room: leave your room first")
         number = self._room_by_code.get(message.code.upper())
         room = self.rooms.get(number) if number is not None else None
         if room is None:
             room = await self._room_from_database(message.code.upper())
+        await self._leave_attempt(state, now)
         await self._enter(state, room, spectator=message.spectator, now=now)
 
     async def _room_from_database(self, code: str) -> Room:

@@ -44,11 +44,13 @@ from schema.base import utcnow
 from schema.repository import NewEvent, NewStroke, StrokeRecord, StrokeWrite
 from server.writer_items import (
     FinishAttempt,
+    NewAttempt,
     ParticipantResults,
     SharedResult,
     WriteItem,
     describe,
     event_key,
+    existing_attempts,
     existing_events,
     existing_shared,
     existing_stroke_keys,
@@ -71,6 +73,7 @@ class _Entry:
 
 @dataclass
 class _Totals:
+    attempts: int = 0
     strokes: int = 0
     points: int = 0
     events: int = 0
@@ -143,6 +146,21 @@ class Writer:
             self._queued += 1
             self._changed.notify_all()
         self._report_depth()
+
+    async def start_attempt(
+        self,
+        *,
+        user_id: uuid.UUID,
+        lesson_id: uuid.UUID,
+        scorer_version: str,
+        session_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """Queue a new attempt's row and return its id at once (ids are chosen here)."""
+        attempt_id = uuid.uuid4()
+        await self.put(
+            NewAttempt(attempt_id, user_id, lesson_id, scorer_version, session_id, utcnow())
+        )
+        return attempt_id
 
     async def add_stroke(self, stroke: NewStroke) -> None:
         await self.put(stroke)
@@ -289,9 +307,23 @@ class Writer:
                 entry.record = record
         strokes = [e.record for e in batch if e.record is not None]
         events = [e.item for e in batch if isinstance(e.item, NewEvent)]
-        others = [e.item for e in batch if not isinstance(e.item, NewStroke | NewEvent)]
+        attempts = [e.item for e in batch if isinstance(e.item, NewAttempt)]
+        others = [
+            e.item for e in batch if not isinstance(e.item, NewStroke | NewEvent | NewAttempt)
+        ]
         skipped = points = 0
         async with self.sessions() as session, session.begin():
+            # an attempt is queued before anything that refers to it: insert attempts first
+            if retried and attempts:
+                done_ids = await existing_attempts(session, attempts)
+                skipped += len(done_ids)
+                attempts = [a for a in attempts if a.attempt_id not in done_ids]
+            for a in attempts:
+                await repo.create_attempt(
+                    session, user_id=a.user_id, lesson_id=a.lesson_id,
+                    scorer_version=a.scorer_version, session_id=a.session_id,
+                    started_at=a.started_at, attempt_id=a.attempt_id,
+                )  # fmt: skip
             if retried and strokes:
                 done = await existing_stroke_keys(session, strokes)
                 skipped += len(strokes)
@@ -310,6 +342,7 @@ class Writer:
         totals.strokes += len(strokes)
         totals.points += points
         totals.events += len(events)
+        totals.attempts += len(attempts)
         totals.finishes += sum(isinstance(i, FinishAttempt) for i in others)
         totals.shared += sum(isinstance(i, SharedResult) for i in others)
         totals.skipped += skipped

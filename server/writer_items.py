@@ -14,8 +14,20 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.models import EventLog, SharedAttempt, Stroke
+from schema.models import Attempt, EventLog, SharedAttempt, Stroke
 from schema.repository import NewEvent, NewStroke, StrokeRecord
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    """An attempt started: its id is chosen by the hub, so nothing waits for the insert."""
+
+    attempt_id: uuid.UUID
+    user_id: uuid.UUID
+    lesson_id: uuid.UUID
+    scorer_version: str
+    session_id: uuid.UUID | None
+    started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,7 @@ class ParticipantResults:
     scores: dict[uuid.UUID, float]
 
 
-WriteItem = NewStroke | NewEvent | FinishAttempt | SharedResult | ParticipantResults
+WriteItem = NewAttempt | NewStroke | NewEvent | FinishAttempt | SharedResult | ParticipantResults
 EventKey = tuple[
     str, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None, uuid.UUID | None, datetime
 ]
@@ -73,6 +85,8 @@ def describe(item: WriteItem) -> str:
         return f"stroke {item.seq} of attempt {item.attempt_id} ({item.points.shape[0]} points)"
     if isinstance(item, NewEvent):
         return f"event {item.event_type} at {item.ts} (user {item.user_id})"
+    if isinstance(item, NewAttempt):
+        return f"start of attempt {item.attempt_id}"
     if isinstance(item, FinishAttempt):
         return f"finish of attempt {item.attempt_id}"
     if isinstance(item, SharedResult):
@@ -173,3 +187,10 @@ async def existing_shared(session: AsyncSession, item: SharedResult) -> bool:
     else:
         query = query.where(SharedAttempt.replay_ref == item.replay_ref)
     return await session.scalar(query.limit(1)) is not None
+
+
+async def existing_attempts(session: AsyncSession, items: Sequence[NewAttempt]) -> set[uuid.UUID]:
+    """Which of these attempts an earlier, uncertain commit already inserted."""
+    ids = [a.attempt_id for a in items]
+    rows = await session.execute(select(Attempt.id).where(Attempt.id.in_(ids)))
+    return set(rows.scalars())

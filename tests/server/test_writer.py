@@ -22,7 +22,7 @@ from replay.points_codec import Points, decode_points
 from schema import migrate
 from schema import repository as repo
 from schema.database import make_engine, make_sessionmaker
-from schema.models import EventLog, Lesson, Progress, SharedAttempt, Step, Stroke
+from schema.models import Attempt, EventLog, Lesson, Progress, SharedAttempt, Step, Stroke
 from schema.repository import NewEvent, NewStroke
 from schema.seed import seed_catalog
 from server.writer import SessionFactory, Writer
@@ -150,6 +150,23 @@ class Flaky:
         return self.good()
 
 
+def lost_answer(good: async_sessionmaker[AsyncSession]) -> SessionFactory:
+    """A session factory whose first transaction commits, then the connection "dies" before
+    the answer reaches the writer: an uncertain commit."""
+    calls = 0
+
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[AsyncSession]:
+        nonlocal calls
+        calls += 1
+        async with good() as session:
+            yield session
+        if calls == 1:
+            raise ConnectionResetError("connection lost after COMMIT")
+
+    return factory
+
+
 @asynccontextmanager
 async def running(writer: Writer) -> AsyncIterator[Writer]:
     writer.start()
@@ -270,20 +287,8 @@ async def test_writer_waits_out_a_closed_port_then_writes_in_order(
 async def test_writer_retry_after_an_uncertain_commit_writes_once(
     sessions: async_sessionmaker[AsyncSession], world: World
 ) -> None:
-    calls = 0
-
-    @asynccontextmanager
-    async def lost_answer() -> AsyncIterator[AsyncSession]:
-        # the first transaction commits, then the connection "dies" before the answer
-        nonlocal calls
-        calls += 1
-        async with sessions() as session:
-            yield session
-        if calls == 1:
-            raise ConnectionResetError("connection lost after COMMIT")
-
     async with running(
-        Writer(lost_answer, max_delay=60, backoff_initial=0.001, backoff_max=0.01)
+        Writer(lost_answer(sessions), max_delay=60, backoff_initial=0.001, backoff_max=0.01)
     ) as writer:
         for seq in range(4):
             await writer.add_stroke(stroke(world, seq))
@@ -395,3 +400,43 @@ async def test_writer_flush_needs_a_running_writer(
 ) -> None:
     with pytest.raises(RuntimeError):
         await Writer(sessions).flush()
+
+
+async def test_writer_inserts_a_new_attempt_before_its_strokes_once_even_on_retry(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with running(
+        Writer(lost_answer(sessions), max_delay=60, backoff_initial=0.001, backoff_max=0.01)
+    ) as writer:
+        attempt_id = await writer.start_attempt(
+            user_id=world.user_id, lesson_id=world.lesson_id, scorer_version="test",
+            session_id=world.session_id,
+        )  # fmt: skip
+        # the stroke comes first within the batch's items of its kind, yet refers to the attempt
+        await writer.add_stroke(NewStroke(attempt_id, world.step_id, 0, points(20, 1)))
+        await writer.flush()
+        assert writer.totals.retries == 1 and writer.totals.dead == 0
+        assert writer.totals.skipped == 2  # the attempt and the stroke, found on the retry
+    async with sessions() as session:
+        row = await session.get(Attempt, attempt_id)
+        assert row is not None and row.session_id == world.session_id
+        n = await session.scalar(
+            select(func.count()).select_from(Stroke).where(Stroke.attempt_id == attempt_id)
+        )
+    assert n == 1
+
+
+async def test_the_database_holds_one_shared_result_per_room_step(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with running(Writer(sessions, max_delay=60)) as writer:
+        for score in (0.6, 0.7):
+            await writer.record_shared_attempt(
+                session_id=world.session_id,
+                step_id=world.step_id,
+                aggregated_score=score,
+                participant_scores={world.user_id: score},
+            )
+        await writer.flush()
+        assert writer.totals.shared == 1 and writer.totals.dead == 1
+    assert await count(sessions, SharedAttempt, world) == 1
