@@ -15,7 +15,7 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 import msgpack  # type: ignore[import-untyped]
@@ -140,6 +140,18 @@ def _checker(hint: Any) -> Checker:
     raise TypeError(f"no wire checker for {hint!r}")
 
 
+def _is_scalar(hint: Any) -> bool:
+    """A field msgpack packs as it is (no dataclass, tuple or dict inside to convert)."""
+    if hint in _SCALARS:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return True
+    if origin in (types.UnionType, typing.Union):
+        return all(a is type(None) or _is_scalar(a) for a in args)
+    return False
+
+
 class _Struct:
     """The checker for one dataclass: each wire field's checker, which fields may be absent."""
 
@@ -147,6 +159,7 @@ class _Struct:
         hints = typing.get_type_hints(cls)
         self.cls = cls
         self.fields: list[tuple[str, Checker, bool]] = []
+        self.encoded: list[tuple[str, bool]] = []  # wire fields, and whether each is a scalar
         self.points_field: str | None = None
         for f in dataclasses.fields(cls):
             if f.metadata.get("wire", True) is False:
@@ -155,23 +168,30 @@ class _Struct:
                 f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
             )
             self.fields.append((f.name, _checker(hints[f.name]), optional))
+            self.encoded.append((f.name, _is_scalar(hints[f.name])))
             if f.metadata.get("points"):
                 self.points_field = f.name
         self.names = frozenset(name for name, _, _ in self.fields)
+        self.allowed = self.names | {"type"}
+        self._paths: dict[str, tuple[str, ...]] = {}
 
     def check(
         self, value: Any, path: str, strict: bool = True, limits: Limits | None = None
     ) -> Any:
         if type(value) is not dict:
             raise _bad(path, "a map", value)
-        if strict:
-            unknown = [k for k in value if k not in self.names and k != "type"]
-            if unknown:
-                raise ProtocolError("bad_message", f"{path}: unknown field {str(unknown[0])!r}")
+        if strict and not value.keys() <= self.allowed:
+            unknown = [k for k in value if k not in self.allowed]
+            raise ProtocolError("bad_message", f"{path}: unknown field {str(unknown[0])!r}")
+        paths = self._paths.get(path)
+        if paths is None:  # each field's path for messages, built once per place in a message
+            paths = tuple(f"{path}.{name}" for name, _, _ in self.fields)
+            if len(self._paths) < 64:
+                self._paths[path] = paths
         kwargs: dict[str, Any] = {}
-        for name, check, optional in self.fields:
+        for (name, check, optional), field_path in zip(self.fields, paths, strict=True):
             if name in value:
-                kwargs[name] = check(value[name], f"{path}.{name}")
+                kwargs[name] = check(value[name], field_path)
             elif not optional:
                 raise ProtocolError("bad_message", f"{path}: missing field {name!r}")
         if self.points_field is not None:
@@ -241,17 +261,23 @@ def _unpack(frame: bytes, limits: Limits) -> Any:
         raise ProtocolError("bad_frame", f"frame: not one msgpack value ({exc})") from None
 
 
-def decode(frame: bytes, *, sent_by: Sender = "client", limits: Limits = DEFAULT_LIMITS) -> Message:
-    """Parse and check one frame. A client's frame is checked strictly (unknown fields refused);
-    the server's leniently (unknown fields ignored), so old clients survive new fields."""
-    if not isinstance(frame, bytes | bytearray | memoryview):
-        raise ProtocolError("bad_frame", "frame: expected binary data, got text")
-    value = _unpack(bytes(frame), limits)
+def _frame_value(frame: bytes, limits: Limits) -> dict[Any, Any]:
+    if type(frame) is not bytes:
+        if not isinstance(frame, bytearray | memoryview):
+            raise ProtocolError("bad_frame", "frame: expected binary data, got text")
+        frame = bytes(frame)
+    value = _unpack(frame, limits)
     if type(value) is not dict:
         raise ProtocolError("bad_frame", f"frame: expected a map, got {type(value).__name__}")
+    return value
+
+
+def _message(value: Any, sent_by: Sender, limits: Limits, path: str = "") -> Message:
+    if type(value) is not dict:
+        raise _bad(path or "frame", "a map", value)
     kind = value.get("type")
     if type(kind) is not str:
-        raise ProtocolError("bad_message", "type: missing, or not a string")
+        raise ProtocolError("bad_message", f"{path}type: missing, or not a string")
     allowed: Mapping[str, type[Message]] = (
         CLIENT_MESSAGES if sent_by == "client" else SERVER_MESSAGES
     )
@@ -259,6 +285,26 @@ def decode(frame: bytes, *, sent_by: Sender = "client", limits: Limits = DEFAULT
         raise ProtocolError("unknown_type", f"type: {kind[:64]!r} is not a {sent_by} message")
     message: Message = _STRUCTS[kind].check(value, kind, strict=sent_by == "client", limits=limits)
     return message
+
+
+def decode(frame: bytes, *, sent_by: Sender = "client", limits: Limits = DEFAULT_LIMITS) -> Message:
+    """Parse and check one frame. A client's frame is checked strictly (unknown fields refused);
+    the server's leniently (unknown fields ignored), so old clients survive new fields.
+    A server `batch` frame is refused here: read server frames with `decode_frames`."""
+    return _message(_frame_value(frame, limits), sent_by, limits)
+
+
+def decode_frames(frame: bytes, *, limits: Limits = DEFAULT_LIMITS) -> list[Message]:
+    """A server frame's messages, in order: the one it holds, or each message of a `batch`."""
+    value = _frame_value(frame, limits)
+    if value.get("type") != BATCH_TYPE:
+        return [_message(value, "server", limits)]
+    items = value.get("messages")
+    if type(items) is not list:
+        raise _bad("batch.messages", "an array", items)
+    return [
+        _message(item, "server", limits, f"batch.messages[{i}].") for i, item in enumerate(items)
+    ]
 
 
 def _plain(value: Any) -> Any:
@@ -275,9 +321,37 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_ENCODED: Final[dict[type[Message], tuple[tuple[str, bool], ...]]] = {
+    s.cls: tuple(s.encoded) for s in _STRUCTS.values()
+}
+
+
 def encode(message: Message) -> bytes:
     """The frame for `message`: a msgpack map of its `type` and its wire fields."""
-    body = _plain(message)
+    body: dict[str, Any] = {}
+    for name, scalar in _ENCODED[type(message)]:
+        value = getattr(message, name)
+        body[name] = value if scalar else _plain(value)
     body["type"] = message.TYPE
     frame: bytes = msgpack.packb(body, use_bin_type=True)
     return frame
+
+
+# -- batches of server messages --------------------------------------------------------------
+
+BATCH_TYPE: Final = "batch"
+BATCH_MAX_MESSAGES: Final = DEFAULT_LIMITS.max_array_len
+_BATCH_HEAD: Final[bytes] = b"\x82" + b"".join(
+    msgpack.packb(s) for s in ("type", BATCH_TYPE, "messages")
+)
+BATCH_OVERHEAD_BYTES: Final = len(_BATCH_HEAD) + 3  # and the array's header
+
+
+def encode_batch(frames: Sequence[bytes]) -> bytes:
+    """One `batch` frame holding already-encoded messages, in order, without re-encoding them:
+    a msgpack map whose `messages` array is the frames' bytes laid end to end."""
+    n = len(frames)
+    if not 0 < n <= BATCH_MAX_MESSAGES:
+        raise ValueError(f"a batch holds 1..{BATCH_MAX_MESSAGES} messages, not {n}")
+    count = bytes((0x90 | n,)) if n < 16 else b"\xdc" + n.to_bytes(2, "big")
+    return _BATCH_HEAD + count + b"".join(frames)

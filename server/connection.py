@@ -1,8 +1,10 @@
 """One WebSocket connection's outbound side: a send queue bounded in bytes, drained by a task.
 
 The room never waits for a slow client: `send` only queues the frame (the same bytes object
-for every recipient of a broadcast). A client whose queue passes its byte bound is cut off
-with the `slow_consumer` close code and may reconnect and resume.
+for every recipient of a broadcast). When several frames are waiting by the time the drain task
+runs, it sends them as one `batch` frame (docs/protocol.md): under load that is fewer, larger
+writes; when idle, every frame still goes out alone and at once. A client whose queue passes
+its byte bound is cut off with the `slow_consumer` close code and may reconnect and resume.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Final
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from scoring import Device
-from server.protocol_errors import CLOSE_CODES
+from server.codec import BATCH_MAX_MESSAGES, BATCH_OVERHEAD_BYTES, encode_batch
+from server.protocol_errors import CLOSE_CODES, DEFAULT_LIMITS
 from server.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SEND_QUEUE_BYTES: Final = 1024 * 1024
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_TIMEOUT_S: Final = 2.0
+# A batch frame stays within the frame size a client accepts by default.
+BATCH_MAX_BYTES: Final = DEFAULT_LIMITS.max_frame_bytes - BATCH_OVERHEAD_BYTES
 
 
 class Connection:
@@ -92,22 +97,44 @@ class Connection:
             await asyncio.wait_for(self.websocket.close(code), CLOSE_TIMEOUT_S)
         self.closed = True
 
+    def _next_frame(self) -> tuple[bytes, int]:
+        """The next frame to send, and how many messages it carries: the oldest queued frame,
+        or, when more are waiting, as many as fit in one `batch` frame (one write, one
+        WebSocket frame for the client to read, instead of one each)."""
+        queue = self._queue
+        first = queue.popleft()
+        size = len(first)
+        if not queue or size + len(queue[0]) > BATCH_MAX_BYTES:
+            self._queued_bytes -= size
+            return first, 1
+        frames = [first]
+        while queue and len(frames) < BATCH_MAX_MESSAGES:
+            if size + len(queue[0]) > BATCH_MAX_BYTES:
+                break
+            frame = queue.popleft()
+            size += len(frame)
+            frames.append(frame)
+        self._queued_bytes -= size
+        return encode_batch(frames), len(frames)
+
     async def _drain(self) -> None:
         try:
             while True:
                 while self._queue:
-                    frame = self._queue.popleft()
-                    self._queued_bytes -= len(frame)
+                    frame, count = self._next_frame()
                     self._sending = True
                     await self.websocket.send_bytes(frame)
                     self._sending = False
-                    self.sent += 1
+                    self.sent += count
                 if self._close_code is not None:
                     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
                         await self.websocket.close(self._close_code)
                     return
                 self._wake.clear()
                 await self._wake.wait()
+                # Let the loop run once more: the other frames this round of messages
+                # produces for this client join the batch (one write instead of several).
+                await asyncio.sleep(0)
         except (WebSocketDisconnect, RuntimeError, OSError, asyncio.CancelledError):
             pass  # the peer went away (or stopped reading); the receive loop cleans up
         finally:

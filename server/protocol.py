@@ -298,7 +298,10 @@ class StepStarted(Message):
 
 @dataclass(frozen=True, slots=True)
 class LiveFeedback(Message):
+    """The answer to an applied `points` batch; its `seq` acknowledges the batch (no `ack`)."""
+
     TYPE: ClassVar[str] = "feedback"
+    seq: int
     stroke: int
     target: int
     progress: float

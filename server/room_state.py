@@ -217,6 +217,8 @@ class Room:
             out = self._HANDLERS[type(message)](self, member, message, now)
         except ProtocolError as error:
             return refusal(user, error, seq)
+        if message.TYPE == "points":  # its feedback carries the ack
+            return out
         return [*out, direct(user, Ack(member.seq.applied))]
 
     def disconnect(self, user: int, connection: int, now: float) -> list[Output]:
@@ -391,8 +393,8 @@ class Room:
         rows = message.rows if message.rows is not None else point_rows(message.bin, self.limits)
         live = d.add(rows)
         s = d.current_stroke
-        feedback = LiveFeedback(s, live.target, live.progress, live.deviation, live.off_path,
-                                live.points)  # fmt: skip
+        feedback = LiveFeedback(message.seq, s, live.target, live.progress, live.deviation,
+                                live.off_path, live.points)  # fmt: skip
         relay = self.history.send(
             ROOM, lambda r: PeerPoints(r, member.user, s, message.bin, rows), member.user
         )

@@ -17,7 +17,10 @@ from server.protocol import (
 )
 
 ROWS = np.zeros((1, 6), dtype=np.float32)
-FEEDBACK = LiveFeedback(0, 0, 0.5, 0.0, False, 1)
+
+
+def feedback(seq: int) -> LiveFeedback:
+    return LiveFeedback(seq, 0, 0, 0.5, 0.0, False, 1)
 
 
 def opened() -> ClientSession:
@@ -53,35 +56,36 @@ def test_session_ignores_acks_and_feedback_of_the_stream_being_left() -> None:
     session.open_stream()  # a second start_attempt, unanswered yet
     seq = send_points(session, 2.0)
     assert seq == 1
-    session.receive(FEEDBACK, 3.0)  # the old stream's
-    session.receive(Ack(1), 3.0)  # the old stream's seq 1
+    session.receive(feedback(1), 3.0)  # the old stream's seq 1
+    session.receive(Ack(1), 3.0)
     assert sorted(session.unacked) == [1]
     assert session.latency.ack == session.latency.feedback == []
     session.receive(AttemptStarted(1, 302, "hatching", 2), 4.0)
-    session.receive(FEEDBACK, 5.0)
-    session.receive(Ack(1), 6.0)
+    session.receive(feedback(1), 5.0)
     assert session.unacked == {}
     assert session.latency.feedback == [3.0]
-    assert session.latency.ack == [4.0]
+    assert session.latency.ack == [3.0]
 
 
-def test_session_matches_feedback_to_batches_past_refused_and_duplicate_ones() -> None:
+def test_session_feedback_acknowledges_its_batch_and_those_before() -> None:
     session = opened()
     first, refused, third = (send_points(session, t) for t in (10.0, 20.0, 30.0))
-    session.receive(FEEDBACK, 11.0)
-    session.receive(Ack(first), 12.0)
+    session.receive(feedback(first), 11.0)
+    assert sorted(session.unacked) == [refused, third]
+    assert session.acked_seq == first
     session.receive(Error("bad_points", "partial row", refused), 21.0)
-    session.receive(FEEDBACK, 35.0)
-    session.receive(Ack(third), 36.0)
+    session.receive(feedback(third), 35.0)
+    assert session.unacked == {}
     assert session.latency.feedback == [1.0, 5.0]
-    assert session.latency.ack == [2.0, 6.0]
+    assert session.latency.ack == [1.0, 5.0]
     # a resend of an applied batch gets an ack and no feedback: nothing is left waiting
     again = session.number(lambda seq: Points.of(seq, ROWS))
     session.sent(again, 40.0)
     session.receive(Ack(again.seq), 41.0)
-    session.sent(session.number(lambda seq: Points.of(seq, ROWS)), 50.0)
-    session.receive(FEEDBACK, 52.0)
+    later = send_points(session, 50.0)
+    session.receive(feedback(later), 52.0)
     assert session.latency.feedback[-1] == 2.0
+    assert session.acked_seq == later
 
 
 def test_session_resumed_keeps_only_what_follows_acked_seq() -> None:
@@ -91,8 +95,9 @@ def test_session_resumed_keeps_only_what_follows_acked_seq() -> None:
     session.receive(Resumed(acked_seq=2, snapshot=False, missed=0), 9.0)
     assert [getattr(m, "seq", None) for m in session.pending()] == [3]
     assert session.acked_seq == 2
-    session.receive(FEEDBACK, 10.0)  # the resent batch 3's, not the lost feedback of 1 or 2
+    session.receive(feedback(3), 10.0)  # the resent batch 3's; 1 and 2 got none
     assert session.latency.feedback == [7.0]
+    assert session.unacked == {}
 
 
 def test_session_finished_attempt_leaves_nothing_to_resume() -> None:

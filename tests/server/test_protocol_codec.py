@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.codec import decode, encode
+from server.codec import decode, decode_frames, encode, encode_batch
 from server.protocol import (
     CLIENT_MESSAGES,
     SERVER_MESSAGES,
@@ -20,6 +20,7 @@ from server.protocol import (
     Hello,
     JoinRoom,
     Points,
+    Pong,
     Resume,
     SharedResult,
     StepScore,
@@ -193,3 +194,27 @@ def test_codec_fuzz_mutated_frames_only_raise_protocol_error(
         for sent_by in ("client", "server"):
             with contextlib.suppress(ProtocolError):
                 decode(candidate, sent_by=sent_by)
+
+
+def test_batch_frame_holds_encoded_messages_in_order() -> None:
+    messages = [Ack(1), Pong(2), Error("bad_state", "m", 3)] * 6  # 18: past msgpack's fixarray
+    frame = encode_batch([encode(m) for m in messages])
+    assert decode_frames(frame) == messages
+    assert decode_frames(encode(Ack(4))) == [Ack(4)]
+    assert msgpack.unpackb(frame)["type"] == "batch"
+
+
+def test_batch_frames_are_checked_like_any_other() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode(encode_batch([encode(Ack(1))]), sent_by="server")  # one message at a time
+    assert caught.value.code == "unknown_type"
+    nested = encode_batch([encode_batch([encode(Ack(1))])])
+    with pytest.raises(ProtocolError) as caught:
+        decode_frames(nested)
+    assert caught.value.code == "unknown_type"
+    for broken in ({"type": "batch", "messages": 3}, {"type": "batch", "messages": [7]}):
+        with pytest.raises(ProtocolError) as caught:
+            decode_frames(msgpack.packb(broken))
+        assert caught.value.code == "bad_message"
+    with pytest.raises(ValueError, match=r"1\.\.256"):
+        encode_batch([])

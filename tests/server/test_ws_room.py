@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 
+import httpx
 import numpy as np
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -12,7 +13,6 @@ from ws_harness import CATALOG, STYLUS, LiveServer, Raw, live, open_raw, stroke_
 
 from server.codec import encode
 from server.protocol import (
-    Ack,
     CreateRoom,
     EndRoom,
     Error,
@@ -132,8 +132,7 @@ async def test_ws_reconnect_mid_stroke_loses_and_doubles_nothing(live: LiveServe
     await raw.send(StrokeBegin(1))
     for seq, i in enumerate(range(0, 32, 8), start=2):  # seq 2..5: half the stroke
         await raw.send(Points.of(seq, rows[i : i + 8]))
-    while (await raw.expect(Ack)).seq < 5:
-        pass
+    await raw.acked(5)
     last_rseq = max(getattr(m, "rseq", 0) for m in raw.inbox)
     # seq 6 is sent but the socket dies before its answer is read
     await raw.send(Points.of(6, rows[32:40]))
@@ -210,3 +209,28 @@ async def test_ws_errors_have_codes_and_the_server_survives(live: LiveServer) ->
     await plain.send(Hello("v1.forged.token", STYLUS))
     assert (await plain.expect(Error)).code == "auth_failed"
     assert await closed_with(plain) == 4403
+
+
+async def test_ws_joining_a_room_abandons_the_solo_attempt_in_progress(live: LiveServer) -> None:
+    host, _ = await open_raw(live, live.signup("room-host"))
+    await host.send(CreateRoom(LESSON))
+    code = (await host.expect(RoomJoined)).code
+    token = live.signup("mid-practice")
+    learner, _ = await open_raw(live, token)
+    await learner.send(StartAttempt(LESSON))
+    await learner.expect(StepStarted)
+    await learner.send(JoinRoom("ZZZZZZ"))  # a wrong code changes nothing
+    assert (await learner.expect(Error)).code == "no_such_room"
+    await learner.send(JoinRoom(code))
+    joined = await learner.expect(RoomJoined)
+    assert joined.role == "guest"
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(100):  # the writer stores the abandonment shortly after
+        attempts = httpx.get(f"{live.base}/api/me/attempts", headers=headers, timeout=10).json()
+        if attempts["attempts"] and attempts["attempts"][0]["status"] != "in_progress":
+            break
+        await asyncio.sleep(0.1)
+    # closed the way a second start_attempt closes it (stored ended, with an abandon event)
+    assert [a["finished_at"] is not None for a in attempts["attempts"]] == [True]
+    await learner.ws.close()
+    await host.ws.close()

@@ -73,8 +73,7 @@ async def test_ws_solo_attempt_end_to_end_is_scored_and_stored(live: LiveServer)
         results.append((await raw.expect(StepResult)).score)
         await raw.send(NextStep(seq()))
     final = await raw.expect(AttemptResult)
-    while (await raw.expect(Ack)).seq < seq.n:
-        pass
+    await raw.acked(seq.n)
     await raw.ws.close()
 
     feedback = raw.seen(LiveFeedback)

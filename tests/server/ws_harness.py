@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from lessons import load_catalog
 from server.app import create_app
-from server.codec import decode, encode
+from server.codec import decode_frames, encode
 from server.config import Settings
-from server.protocol import DeviceInfo, Hello, Message, Welcome
+from server.protocol import Ack, DeviceInfo, Hello, LiveFeedback, Message, Welcome
 
 M = TypeVar("M", bound=Message)
 PASSWORD = "Correct horse 7"
@@ -118,6 +119,7 @@ class Raw:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.inbox: list[Message] = []
+        self._unread: deque[Message] = deque()
 
     async def send(self, message: Message) -> None:
         await self.ws.send(encode(message))
@@ -126,11 +128,21 @@ class Raw:
         await self.ws.send(frame)
 
     async def recv(self, timeout: float = 10.0) -> Message:
-        frame = await asyncio.wait_for(self.ws.recv(), timeout)
-        assert isinstance(frame, bytes)
-        message = decode(frame, sent_by="server")
+        """The next message: from the frame being read (a batch holds several), or a new one."""
+        if not self._unread:
+            frame = await asyncio.wait_for(self.ws.recv(), timeout)
+            assert isinstance(frame, bytes)
+            self._unread.extend(decode_frames(frame))
+        message = self._unread.popleft()
         self.inbox.append(message)
         return message
+
+    async def acked(self, seq: int, timeout: float = 10.0) -> None:
+        """Read until the server has acknowledged `seq`: an `ack`, or a batch's `feedback`."""
+        while True:
+            message = await self.recv(timeout)
+            if isinstance(message, Ack | LiveFeedback) and message.seq >= seq:
+                return
 
     async def expect(self, kind: type[M], timeout: float = 10.0) -> M:
         """Read until a message of `kind` arrives (the ones before it stay in `inbox`)."""

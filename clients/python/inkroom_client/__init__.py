@@ -5,6 +5,8 @@ The messages are `server.protocol`'s, never redefined here: import them from the
 
 from __future__ import annotations
 
+from inkroom_client.bot import BotConfig, run_bots
+from inkroom_client.bot_stats import BotStats
 from inkroom_client.connection import DEFAULT_DEVICE, InkroomClient
 from inkroom_client.errors import (
     ConnectionLostError,
@@ -14,10 +16,13 @@ from inkroom_client.errors import (
 )
 from inkroom_client.http import HttpApi, HttpError
 from inkroom_client.session import ClientSession, Latency, percentile
+from inkroom_client.strokes import StrokeBank, StrokeMaker
 from server.protocol import DeviceInfo
 
 __all__ = [
     "DEFAULT_DEVICE",
+    "BotConfig",
+    "BotStats",
     "ClientSession",
     "ConnectionLostError",
     "DeviceInfo",
@@ -28,5 +33,8 @@ __all__ = [
     "Latency",
     "ServerError",
     "ServerFrameError",
+    "StrokeBank",
+    "StrokeMaker",
     "percentile",
+    "run_bots",
 ]

@@ -42,7 +42,7 @@ from inkroom_client.errors import (
     ServerFrameError,
 )
 from inkroom_client.session import ClientSession, Latency
-from server.codec import decode, encode
+from server.codec import decode_frames, encode
 from server.protocol import (
     POINT_COLUMNS,
     POINT_DTYPE,
@@ -394,13 +394,14 @@ class InkroomClient:
         try:
             async for frame in ws:
                 try:
-                    message = _decode(frame)
+                    messages = _decode(frame)
                 except ServerFrameError as exc:
                     self._ws = None if self._ws is ws else self._ws
                     self._fail(exc)
                     await ws.close()
                     return
-                self._deliver(message)
+                for message in messages:
+                    self._deliver(message)
         except ConnectionClosed:
             pass
         if ws is not self._ws or self._closed:
@@ -441,12 +442,15 @@ class InkroomClient:
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
                 raise ConnectionLostError(f"closed while waiting for {kind.TYPE}", code) from None
-            message = _decode(frame)
-            if isinstance(message, Error):
-                raise ServerError.of(message)
-            self._deliver(message)
-            if isinstance(message, kind):
-                return message
+            found: M | None = None
+            for message in _decode(frame):  # every message of a batch is delivered
+                if isinstance(message, Error) and found is None:
+                    raise ServerError.of(message)
+                self._deliver(message)
+                if found is None and isinstance(message, kind):
+                    found = message
+            if found is not None:
+                return found
 
     async def _reconnect(self, surface_errors: bool) -> Resumed | None:
         async with self._send_lock:
@@ -498,10 +502,11 @@ class InkroomClient:
         self._fail(ConnectionLostError(f"could not reconnect: {last}"))
 
 
-def _decode(frame: str | bytes) -> Message:
+def _decode(frame: str | bytes) -> list[Message]:
+    """A frame's messages: one, or a `batch` of them in order."""
     if isinstance(frame, str):
         raise ServerFrameError("the server sent a text frame")
     try:
-        return decode(frame, sent_by="server")
+        return decode_frames(frame)
     except ProtocolError as exc:
         raise ServerFrameError(str(exc)) from None

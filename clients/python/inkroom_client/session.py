@@ -17,10 +17,12 @@ Theory of operation. `InkroomClient` (connection.py) does the I/O; this object d
   `room_joined` set it (a new stream numbers from its own start). `resume` sends it.
 - **Resume.** `resumed {acked_seq}` drops every kept message up to `acked_seq`; `pending()`
   is what to resend, in order.
+- **Feedback is an ack.** The server answers an applied `points` batch with one `feedback`
+  whose `seq` is the batch's: it acknowledges the batch like `ack {seq}` (no separate ack
+  comes). A duplicate batch is answered by a plain `ack`, a refused one by an `error`.
 - **Latency.** The send time of each `points` seq (`points_sent_at`; a resend overwrites it)
-  gives two samples per batch: to the ack that covers it, and to its `feedback`. The server
-  sends exactly one `feedback` per applied batch, before that batch's ack, and none for a
-  refused or duplicate batch, so feedback matches the oldest batch still waiting for one.
+  gives two samples per batch: to the ack that covers it (its feedback, or a later ack), and
+  to its `feedback`.
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ class ClientSession:
             sent_at = self.points_sent_at.get(seq)
             if sent_at is not None:
                 self.latency.ack.append(now - sent_at)
-            # its feedback, if any, came before this ack: none is coming now
+            # acked without its feedback (a duplicate, or applied while we were away)
             self._feedback_due.pop(seq, None)
         self.acked_seq = max(self.acked_seq, upto)
 
@@ -161,10 +163,12 @@ class ClientSession:
             self._acknowledge(message.seq, now)
 
     def _on_feedback(self, message: LiveFeedback, now: float) -> None:
-        if self.opening or not self._feedback_due:
+        if self.opening:
             return
-        seq = next(iter(self._feedback_due))
-        self.latency.feedback.append(now - self._feedback_due.pop(seq))
+        sent_at = self._feedback_due.pop(message.seq, None)
+        if sent_at is not None:
+            self.latency.feedback.append(now - sent_at)
+        self._acknowledge(message.seq, now)
 
     def _on_error(self, message: Error, now: float) -> None:
         if message.seq is None:
