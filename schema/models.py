@@ -94,6 +94,20 @@ class User(Audited, Base):
     last_active_at: Mapped[Timestamp | None]
 
 
+class CoachLink(Base):
+    """A learner lets a coach read their attempts and replays (the learner makes and ends it)."""
+
+    __tablename__ = "coach_links"
+    __table_args__ = (
+        CheckConstraint("learner_id <> coach_id", name="not_self"),
+        Index(None, "coach_id"),
+    )
+
+    learner_id: Mapped[uuid.UUID] = mapped_column(_fk("users.id", "CASCADE"), primary_key=True)
+    coach_id: Mapped[uuid.UUID] = mapped_column(_fk("users.id", "CASCADE"), primary_key=True)
+    created_at: Mapped[CreatedAt]
+
+
 class Subscription(Audited, Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
@@ -402,6 +416,7 @@ class SharedAttempt(Base):
     __table_args__ = (
         score_check("aggregated_score"),
         Index(None, "session_id", "created_at"),
+        Index(None, "session_id", "step_id", unique=True),  # one shared result per room step
         Index(None, "step_id"),
     )
 

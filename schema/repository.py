@@ -4,8 +4,9 @@ Functions take an `AsyncSession` and never commit: the caller owns the transacti
 (`async with sessionmaker.begin() as session: ...`), so what one call does (finishing an
 attempt and updating progress, say) commits or rolls back as one.
 
-Access rules live here too: a user reads only their own attempts (`AccessDenied` otherwise);
-the API layer adds coaches on top.
+Access rules live here too: a user reads their own attempts, and a coach (role coach or admin)
+also reads those of the learners who linked them (`coach_links`); anyone else gets
+`AccessDenied` (`get_attempt_for_reader`, `may_read_learner`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -29,6 +30,7 @@ from schema.models import (
     OPEN_SESSION_STATES,
     PARTICIPANT_ROLES,
     Attempt,
+    CoachLink,
     Course,
     DeviceCapability,
     EventLog,
@@ -73,6 +75,10 @@ class InvalidState(StorageError):  # noqa: N818
     pass
 
 
+class SelfLink(StorageError):  # noqa: N818
+    """A learner named themselves as their own coach."""
+
+
 @dataclass(frozen=True)
 class NewStroke:
     attempt_id: uuid.UUID
@@ -111,6 +117,20 @@ class LessonProgress:
     progress: Progress
     lesson_slug: str
     lesson_title: str
+
+
+@dataclass(frozen=True)
+class LinkedCoach:
+    coach: User
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
+class LinkedLearner:
+    learner: User
+    linked_at: datetime
+    attempts_count: int
+    last_attempt_at: datetime | None
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -274,8 +294,10 @@ async def create_attempt(
     device_capability_id: uuid.UUID | None = None,
     session_id: uuid.UUID | None = None,
     started_at: datetime | None = None,
+    attempt_id: uuid.UUID | None = None,
 ) -> Attempt:
     attempt = Attempt(
+        id=attempt_id or uuid.uuid4(),
         user_id=user_id,
         lesson_id=lesson_id,
         scorer_version=scorer_version,
@@ -392,6 +414,123 @@ async def list_progress(session: AsyncSession, *, user_id: uuid.UUID) -> list[Le
         .order_by(Progress.last_attempt_at.desc(), Lesson.slug)
     )
     return [LessonProgress(progress, slug, title) for progress, slug, title in rows]
+
+
+# --- coaches ----------------------------------------------------------------------------------
+
+# the roles a linked coach must still hold to read a learner's data (a demoted coach loses it)
+COACH_READER_ROLES: Final = ("coach", "admin")
+
+
+async def link_coach(
+    session: AsyncSession, *, learner_id: uuid.UUID, coach_email: str
+) -> tuple[LinkedCoach, bool]:
+    """Let the active coach with this email read the learner's data; (link, newly made).
+
+    `SelfLink` if the email is the learner's own; `NotFound` alike for an unknown email, a
+    disabled account and one that is not a coach, so callers cannot tell them apart. Linking
+    an already linked coach changes nothing.
+    """
+    coach = await user_by_email(session, coach_email)
+    if coach is not None and coach.id == learner_id:
+        raise SelfLink("a learner cannot be their own coach")
+    if coach is None or not coach.is_active or coach.role != "coach":
+        raise NotFound("no such coach")
+    inserted = await session.execute(
+        _upsert(session, CoachLink)
+        .values(learner_id=learner_id, coach_id=coach.id, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["learner_id", "coach_id"])
+        .returning(CoachLink.created_at)
+    )
+    created = inserted.scalar()
+    if created is not None:
+        return LinkedCoach(coach, created), True
+    linked_at = await session.scalar(
+        select(CoachLink.created_at).where(
+            CoachLink.learner_id == learner_id, CoachLink.coach_id == coach.id
+        )
+    )
+    assert linked_at is not None  # the conflict was with this very row
+    return LinkedCoach(coach, linked_at), False
+
+
+async def unlink_coach(
+    session: AsyncSession, *, learner_id: uuid.UUID, coach_id: uuid.UUID
+) -> None:
+    """End the link (`NotFound` if there is none)."""
+    removed = await session.execute(
+        delete(CoachLink)
+        .where(CoachLink.learner_id == learner_id, CoachLink.coach_id == coach_id)
+        .returning(CoachLink.coach_id)
+    )
+    if removed.first() is None:
+        raise NotFound(f"user {coach_id} is not a coach of {learner_id}")
+
+
+async def list_coaches(session: AsyncSession, *, learner_id: uuid.UUID) -> list[LinkedCoach]:
+    """The coaches a learner linked, in the order they were linked."""
+    rows = await session.execute(
+        select(User, CoachLink.created_at)
+        .join(CoachLink, CoachLink.coach_id == User.id)
+        .where(CoachLink.learner_id == learner_id)
+        .order_by(CoachLink.created_at, User.id)
+    )
+    return [LinkedCoach(coach, linked_at) for coach, linked_at in rows]
+
+
+async def list_learners(session: AsyncSession, *, coach_id: uuid.UUID) -> list[LinkedLearner]:
+    """The learners who linked this coach, each with their attempts' count and latest start,
+    most recently active first (never-active ones last, in link order)."""
+    counts = (
+        select(
+            Attempt.user_id.label("user_id"),
+            func.count().label("attempts_count"),
+            func.max(Attempt.started_at).label("last_attempt_at"),
+        )
+        .join(CoachLink, CoachLink.learner_id == Attempt.user_id)
+        .where(CoachLink.coach_id == coach_id)
+        .group_by(Attempt.user_id)
+        .subquery()
+    )
+    last_attempt = counts.c.last_attempt_at
+    rows = await session.execute(
+        select(User, CoachLink.created_at, counts.c.attempts_count, last_attempt)
+        .join(CoachLink, CoachLink.learner_id == User.id)
+        .outerjoin(counts, counts.c.user_id == User.id)
+        .where(CoachLink.coach_id == coach_id)
+        .order_by(last_attempt.is_(None), last_attempt.desc(), CoachLink.created_at, User.id)
+    )
+    return [
+        LinkedLearner(learner, linked_at, int(count or 0), last)
+        for learner, linked_at, count, last in rows
+    ]
+
+
+async def may_read_learner(session: AsyncSession, reader: User, learner_id: uuid.UUID) -> bool:
+    """True for the learner themselves, and for a coach or admin the learner linked."""
+    if reader.id == learner_id:
+        return True
+    if reader.role not in COACH_READER_ROLES:
+        return False
+    found = await session.scalar(
+        select(CoachLink.coach_id).where(
+            CoachLink.learner_id == learner_id, CoachLink.coach_id == reader.id
+        )
+    )
+    return found is not None
+
+
+async def get_attempt_for_reader(
+    session: AsyncSession, attempt_id: uuid.UUID, reader: User
+) -> Attempt:
+    """`get_attempt` for its owner or a coach the owner linked (`may_read_learner`);
+    `NotFound` / `AccessDenied` as there for everyone else."""
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(f"no attempt {attempt_id}")
+    if not await may_read_learner(session, reader, attempt.user_id):
+        raise AccessDenied(reader.id, f"attempt {attempt_id}")
+    return attempt
 
 
 # --- strokes ----------------------------------------------------------------------------------
