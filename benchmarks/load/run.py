@@ -214,7 +214,7 @@ def _merge(
         k: sum(p[k] for p in parts)
         for k in ("batches_sent", "peer_expected", "peer_received", "feedback_expected",
                   "feedback_received", "unacked", "mismatched", "duplicates",
-                  "unexpected_closes", "late_ticks")
+                  "unexpected_closes", "late_ticks", "frames")
     }  # fmt: skip
     delivered = sum(received.values())
     lost = (
@@ -233,6 +233,7 @@ def _merge(
         "peer_points": _percentiles(peer),
         "feedback": _percentiles(feedback),
         "messages_delivered": delivered,
+        "frames_delivered": total["frames"],
         "delivered_by_type": dict(received),
         "errors": dict(errors),
         "unexpected_closes": total["unexpected_closes"],
@@ -318,17 +319,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compression",
         choices=["deflate", "none"],
-        default="deflate",
-        help="permessage-deflate offered by the clients, as browsers do",
+        default="none",
+        help="none: the lean bots (benchmarks/load/wire.py); deflate: websockets bots that "
+        "offer permessage-deflate as browsers do (both servers decline it)",
     )
     parser.add_argument("--only", choices=["server", "relay"], help="run against one target")
+    parser.add_argument("--log-dir", type=Path, help="keep the servers' whole logs here")
     parser.add_argument("--out", type=Path, help="results JSON (default: a temp file)")
     args = parser.parse_args(argv)
     if args.players < args.room_size or args.room_size < 2:
         parser.error("need at least one room of two or more players")
 
     report: dict[str, Any] = {
-        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "args": {k: v for k, v in vars(args).items() if k not in ("out", "log_dir")},
         "strokes": data_path().name if data_path().is_file() else "synthetic",
         "cpus": os.cpu_count(),
         "runs": [],
@@ -353,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
             target.stop()
             if target.process.returncode not in (0, None, -15):  # uvicorn.run re-raises SIGTERM
                 print(f"{kind} exited with {target.process.returncode}", flush=True)
-            report[f"{kind}_log_tail"] = (workdir / f"{kind}.log").read_text()[-6000:]
+            log_text = (workdir / f"{kind}.log").read_text()
+            report[f"{kind}_log_tail"] = log_text[-6000:]
+            if args.log_dir:
+                args.log_dir.mkdir(parents=True, exist_ok=True)
+                (args.log_dir / f"{kind}.log").write_text(log_text)
         out = args.out or Path(tempfile.mkstemp(prefix="inkroom-load-", suffix=".json")[1])
         out.write_text(json.dumps(report, indent=2, default=float))
     print()
