@@ -9,9 +9,12 @@ and seed once. Shutdown: dispose of the engine.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import mimetypes
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any, Final
 
 from argon2 import PasswordHasher
@@ -20,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from lessons import load_catalog
 from schema import migrate
@@ -29,7 +34,7 @@ from schema.database import make_engine, make_sessionmaker
 from schema.models import Course
 from schema.seed import seed_catalog
 from scoring import warm_up
-from server import http_attempts, http_auth, http_catalog, http_ops, http_sessions
+from server import http_attempts, http_auth, http_catalog, http_coaches, http_ops, http_sessions
 from server.auth import Passwords, TokenSigner, secret_key_bytes
 from server.config import Settings
 from server.http_api import Services, error_response
@@ -85,6 +90,7 @@ def _json_server_error(_request: Request, exc: Exception) -> Response:
 
 
 WRITER_DRAIN_S: Final = 30.0
+GC_YOUNG_THRESHOLD: Final = 10_000  # allocations between young collections (Python: 700)
 
 
 async def _tick(hub: Hub) -> None:
@@ -97,15 +103,78 @@ async def _tick(hub: Hub) -> None:
             log.exception("hub tick failed")
 
 
-def routes() -> list[BaseRoute]:
-    return [
+# The web client (clients/web): plain ES modules, served as they are. Beside the package in a
+# checkout or an editable install; elsewhere INKROOM_WEB_ROOT names the folder.
+DEFAULT_WEB_ROOT: Final = Path(__file__).resolve().parent.parent / "clients" / "web"
+_WEB_HEADERS: Final = {
+    # no build step means no content hashes in file names: revalidate (ETag) on every load
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+}
+# modules must be served as JavaScript, whatever the machine's mime.types says
+for _suffix, _type in {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
+                       ".svg": "image/svg+xml", ".json": "application/json"}.items():  # fmt: skip
+    mimetypes.add_type(_type, _suffix)
+
+
+class WebClientFiles(StaticFiles):
+    """Static files with the web client's headers."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(_WEB_HEADERS)
+        return response
+
+
+def web_client_routes(web_root: Path) -> list[BaseRoute]:
+    """`/` is the client's index.html; each of its folders (but test/) is a mount of its own,
+    so the API's paths never fall through to the static files (a wrong method stays a 405)."""
+    index = web_root / "index.html"
+
+    async def serve_index(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise HTTPException(405)
+        return FileResponse(index, media_type="text/html", headers=_WEB_HEADERS)
+
+    found: list[BaseRoute] = [Route("/", serve_index, methods=["GET", "HEAD"], name="web_index")]
+    for folder in sorted(web_root.iterdir()):
+        if folder.is_dir() and folder.name not in ("test", "node_modules"):
+            files = WebClientFiles(directory=folder)
+            found.append(Mount(f"/{folder.name}", files, name=f"web_{folder.name}"))
+    return found
+
+
+def _settle_garbage_collector() -> None:
+    """Move what start-up made (numba, SQLAlchemy, the catalog: some 200,000 objects) out of
+    the collector's sight, so a full collection while serving only walks live data instead of
+    stalling the loop for tens of milliseconds; and collect the young generation less often
+    (the hot path makes many short-lived objects)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def routes(web_root: Path | None = DEFAULT_WEB_ROOT) -> list[BaseRoute]:
+    found: list[BaseRoute] = [
         *http_auth.ROUTES,
         *http_catalog.ROUTES,
         *http_sessions.ROUTES,
         *http_attempts.ROUTES,
+        *http_coaches.ROUTES,
         *http_ops.ROUTES,
         WebSocketRoute("/ws", websocket_endpoint),
     ]
+    if web_root is not None and (web_root / "index.html").is_file():
+        found.extend(web_client_routes(web_root))
+    elif web_root is not None:
+        log.warning("no web client at %s: / serves nothing (set INKROOM_WEB_ROOT)", web_root)
+    return found
 
 
 def create_app(
@@ -136,6 +205,7 @@ def create_app(
             # Compile (or load from numba's cache) every scoring kernel now, not on a
             # learner's first stroke.
             await asyncio.to_thread(warm_up)
+            _settle_garbage_collector()
             writer = Writer(services.sessions, on_depth=metrics.write_queue_depth.set)
             writer.start()
             hub = app.state.hub = Hub(services, writer, load_catalog())
@@ -153,8 +223,9 @@ def create_app(
             app.state.services = None
             await engine.dispose()
 
+    web_root = Path(settings.web_root) if settings.web_root else DEFAULT_WEB_ROOT
     return Starlette(
-        routes=routes(),
+        routes=routes(web_root),
         lifespan=lifespan,
         exception_handlers={HTTPException: _json_http_error, Exception: _json_server_error},
     )

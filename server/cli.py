@@ -50,7 +50,7 @@ def _load_commands() -> None:
     """Import the modules that register more subcommands (they may not exist yet)."""
     import importlib
 
-    for module in ("server.cli_db", "server.cli_serve"):
+    for module in ("server.cli_db", "server.cli_serve", "server.cli_bot"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

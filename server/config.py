@@ -23,6 +23,8 @@ class Settings:
     port: int = 8000
     # bytes a client may fall behind by before it is closed as a slow consumer (4408)
     send_queue_bytes: int = 1024 * 1024
+    # the web client's folder, served at / (None: clients/web beside the package)
+    web_root: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             port=port,
             send_queue_bytes=_positive_int(get("SEND_QUEUE_BYTES"), "SEND_QUEUE_BYTES")
             or cls.send_queue_bytes,
+            web_root=get("WEB_ROOT"),
         )
         settings.async_database_url  # noqa: B018 - a bad URL fails here, at start-up
         return settings

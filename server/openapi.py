@@ -59,6 +59,11 @@ def _op(
     return op
 
 
+def _no_content(op: Schema) -> Schema:
+    op["responses"]["204"] = {"description": "done, no body"}
+    return op
+
+
 def _path_param(name: str, schema: Schema) -> Schema:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
@@ -163,23 +168,72 @@ def openapi_schema() -> Schema:
         attempts_count=_INT,
         last_attempt_at=_TIME,
     )
+    stroke = _obj(
+        ["seq", "step_id", "n_points", "points"],
+        seq=_INT,
+        step_id=_UUID,
+        n_points=_INT,
+        duration_ms={"type": "number"},
+        created_at=_TIME,
+        score=_SCORE,
+        points={"type": "string", "contentEncoding": "base64"},
+    )
+    strokes = {"type": "array", "items": stroke}
     replay = _obj(
         ["attempt", "points_format", "strokes", "events"],
         attempt=_ref("Attempt"),
+        steps={"type": "array", "items": _UUID},
         points_format=_ANY,
-        strokes={
-            "type": "array",
-            "items": _obj(
-                ["seq", "step_id", "n_points", "points"],
-                seq=_INT,
-                step_id=_UUID,
-                n_points=_INT,
-                duration_ms={"type": "number"},
-                points={"type": "string", "contentEncoding": "base64"},
-            ),
-        },
+        strokes=strokes,
         events={"type": "array", "items": _ANY},
     )
+    my_session = _obj(
+        ["id", "lesson", "state", "role"],
+        id=_UUID,
+        lesson=_obj(["id", "slug"], id=_UUID, slug=_STR, title=_STR),
+        state={"enum": ["waiting", "active", "finished"]},
+        join_code={"type": ["string", "null"]},
+        role=_STR,
+        created_at=_TIME,
+        started_at=_TIME,
+        ended_at=_TIME,
+        shared_results=_INT,
+    )
+    step_replay = _obj(
+        ["session", "step", "step_id", "players"],
+        session=_ANY,
+        step=_INT,
+        step_id=_UUID,
+        steps_count=_INT,
+        points_format=_ANY,
+        players={
+            "type": "array",
+            "items": _obj(
+                ["user_id", "display_name", "strokes"],
+                user_id=_UUID,
+                display_name=_STR,
+                role=_STR,
+                strokes=strokes,
+            ),
+        },
+        shared_result=_ANY,
+    )
+    coach = _obj(
+        ["id", "display_name"],
+        id=_UUID,
+        display_name=_STR,
+        email=_STR,
+        linked_at=_TIME,
+    )
+    learner = _obj(
+        ["id", "display_name", "attempts_count"],
+        id=_UUID,
+        display_name=_STR,
+        linked_at=_TIME,
+        attempts_count=_INT,
+        last_attempt_at=_TIME,
+    )
+    attempts = _obj(["attempts"], attempts={"type": "array", "items": _ref("Attempt")})
     return {
         "openapi": "3.1.0",
         "info": {"title": "Inkroom HTTP API", "version": "1"},
@@ -233,6 +287,25 @@ def openapi_schema() -> Schema:
                     params=[_path_param("session_id", _UUID)],
                 )
             },
+            "/api/me/sessions": {
+                "get": _op(
+                    "the sessions the caller took part in, newest first",
+                    (200, _obj(["sessions"], sessions={"type": "array", "items": my_session})),
+                    (400,),
+                    params=list_params[:1],
+                )
+            },
+            "/api/sessions/{session_id}/steps/{step}/replay": {
+                "get": _op(
+                    "every player's strokes of one step of a session the caller took part in",
+                    (200, step_replay),
+                    (404,),
+                    params=[
+                        _path_param("session_id", _UUID),
+                        _path_param("step", {**_INT, "minimum": 0}),
+                    ],
+                )
+            },
             "/api/me/attempts": {
                 "get": _op(
                     "the caller's attempts, newest first",
@@ -249,10 +322,47 @@ def openapi_schema() -> Schema:
             },
             "/api/attempts/{attempt_id}/replay": {
                 "get": _op(
-                    "one of the caller's attempts with every stroke and event",
+                    "an attempt with every stroke and event, for its owner or a coach they linked",
                     (200, replay),
                     (404,),
                     params=[_path_param("attempt_id", _UUID)],
+                )
+            },
+            "/api/me/coaches": {
+                "get": _op(
+                    "the coaches the caller linked",
+                    (200, _obj(["coaches"], coaches={"type": "array", "items": coach})),
+                ),
+                "post": _op(
+                    "link a coach by email (201; 200 if already linked)",
+                    (201, _obj(["coach"], coach=coach)),
+                    (400, 404, 413, 415),
+                    body=_obj(["email"], email={"type": "string", "maxLength": 320}),
+                ),
+            },
+            "/api/me/coaches/{coach_id}": {
+                "delete": _no_content(
+                    _op(
+                        "unlink a coach",
+                        (204, _ANY),
+                        (404,),
+                        params=[_path_param("coach_id", _UUID)],
+                    )
+                )
+            },
+            "/api/coach/learners": {
+                "get": _op(
+                    "the learners who linked the caller (a coach or admin)",
+                    (200, _obj(["learners"], learners={"type": "array", "items": learner})),
+                    (403,),
+                )
+            },
+            "/api/learners/{learner_id}/attempts": {
+                "get": _op(
+                    "a learner's attempts, for a coach they linked, newest first",
+                    (200, attempts),
+                    (400, 404),
+                    params=[_path_param("learner_id", _UUID), *list_params[:1]],
                 )
             },
             "/healthz": {"get": _op("database reachable", (200, _ANY), (503,), auth=False)},
@@ -265,5 +375,13 @@ def openapi_schema() -> Schema:
                 }
             },
             "/openapi.json": {"get": _op("this document", (200, _ANY), auth=False)},
+            "/": {
+                "get": {
+                    "summary": "the web client (its other files are under /js, /css, /img)",
+                    "responses": {
+                        "200": {"description": "ok", "content": {"text/html": {"schema": _STR}}}
+                    },
+                }
+            },
         },
     }

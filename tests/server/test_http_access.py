@@ -23,7 +23,19 @@ AUTHENTICATED = [
     ("GET", "/api/me/attempts"),
     ("GET", "/api/me/progress"),
     ("GET", f"/api/attempts/{uuid.uuid4()}/replay"),
+    ("GET", "/api/me/sessions"),
+    ("GET", f"/api/sessions/{uuid.uuid4()}/steps/0/replay"),
+    ("GET", "/api/me/coaches"),
+    ("POST", "/api/me/coaches"),
+    ("DELETE", f"/api/me/coaches/{uuid.uuid4()}"),
+    ("GET", "/api/coach/learners"),
+    ("GET", f"/api/learners/{uuid.uuid4()}/attempts"),
 ]
+# a valid body for each POST, so only the token can be what is refused
+BODIES = {
+    "/api/sessions": {"lesson": "steady-lines"},
+    "/api/me/coaches": {"email": "c@example.org"},
+}
 
 
 def _headers(api: Api, kind: str) -> dict[str, str]:
@@ -58,7 +70,7 @@ def _headers(api: Api, kind: str) -> dict[str, str]:
     ],
 )
 def test_access_refuses_bad_tokens(api: Api, method: str, path: str, kind: str, code: str) -> None:
-    body = {"lesson": "steady-lines"} if method == "POST" else None
+    body = BODIES[path] if method == "POST" else None
     response = api.client.request(method, path, headers=_headers(api, kind), json=body)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == code

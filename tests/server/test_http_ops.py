@@ -78,3 +78,13 @@ def test_unknown_path_and_wrong_method_are_json_errors(api: Api) -> None:
     wrong = api.client.delete("/api/courses")
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_started_app_keeps_start_up_objects_out_of_the_collector(api: Api) -> None:
+    import gc
+
+    from server.app import GC_YOUNG_THRESHOLD
+
+    assert api.client.get("/healthz").status_code == 200  # the app has started
+    assert gc.get_freeze_count() > 50_000  # numba, SQLAlchemy, the catalog...
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
