@@ -150,7 +150,7 @@ class Group:
     def __init__(self, size: int) -> None:
         self.size = size
         self.code: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.members: set[int] = set()  # users in the room, connected
+        self.gone: set[int] = set()  # users whose bots have stopped playing
 
 
 class Run:
@@ -210,6 +210,7 @@ class Bot:
         self.epoch = 0  # +1 at every step_started
         self.results: dict[int, StepResult] = {}  # step -> the bot's result
         self.present = 0  # players (not spectators) here
+        self.here: set[int] = set()  # bots of this run here in the room, by this bot's presence
         self.finished = False
         self.failed: BaseException | None = None
         self._changed = asyncio.Event()
@@ -259,7 +260,7 @@ class Bot:
                 stats.counts["connected"] -= 1
                 self._connected = False
             if self.group is not None:
-                self.group.members.discard(self.user)
+                self.group.gone.add(self.user)
 
     def _fail(self, exc: BaseException) -> None:
         self.failed = exc
@@ -395,7 +396,7 @@ class Bot:
             self._check(epoch)
             await self._bucket().take()
             if self.group is not None:
-                copies = len(self.group.members) - 1
+                copies = len(self.here - self.group.gone - {self.user})
                 self.run.peers.sent(self.user, pack_points(batch), copies, time.perf_counter())
             await client.send_points(batch)
             stats.counts["batches_sent"] += 1
@@ -486,7 +487,9 @@ class Bot:
             here = [p for p in message.participants if p.presence == "here"]
             self.present = sum(1 for p in here if p.role != "spectator")
             if self.group is not None:
-                self.group.members = {p.user for p in here} & {b.user for b in self.run.bots}
+                # this bot's own view, in its room's order: a view shared by the group
+                # could be overwritten by another bot's older presence read later
+                self.here = {p.user for p in here} & {b.user for b in self.run.bots}
         elif isinstance(message, RoomJoined):
             self.role, self.code, self.lesson_slug = message.role, message.code, message.lesson
             self.steps = message.steps
