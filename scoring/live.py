@@ -31,7 +31,7 @@ from scoring.ingest import (
 from scoring.nearest import project_all
 from scoring.result import LiveFeedback, StepResult, StrokeScore
 from scoring.spec import StepSpec
-from scoring.step import Packed, assemble, assign, measure_packed, score_step
+from scoring.step import Packed, assemble, assign, measure_packed, score_step, score_stroke
 from scoring.stroke import N_WIRE_COLUMNS, Device, Stroke
 from scoring.types import FloatArray
 
@@ -216,12 +216,17 @@ class LiveScorer:
         stroke = Stroke.from_points(points)
         self._strokes.append(stroke)
         self._targets.append(self._target)
-        if self.spec.mode == "trace":
-            packed = Packed([stroke])
-            acc, qual = measure_packed(self.spec, packed, self.device)
-            self._acc.append(acc[0])
-            self._qual.append(qual[0])
-        return self.result().strokes[-1]
+        if self.spec.mode == "copy":  # the frame moves with every stroke: rescore the step
+            return self.result().strokes[-1]
+        acc, qual = measure_packed(self.spec, Packed([stroke]), self.device)
+        self._acc.append(acc[0])
+        self._qual.append(qual[0])
+        # Only this stroke's score is wanted: assign over the step (a new stroke can take a
+        # target from an earlier one) but score just the last stroke, not all of them again.
+        last = len(self._strokes) - 1
+        pairs = assign(np.stack([a[:, 0] for a in self._acc]))
+        target = next((j for i, j in pairs if i == last), None)
+        return score_stroke(self.spec, self.device, last, target, acc[0], qual[0].tolist())
 
     # -- the step ------------------------------------------------------------------------
 

@@ -220,36 +220,14 @@ def assemble(
     n_missing = n_targets - len(pairs)
     n_extra = n_strokes - len(pairs)
 
-    scores: list[StrokeScore] = []
-    feedback: list[Feedback] = []
-    weights = spec.weights
-    w_acc, w_qual = weights["accuracy"], weights["quality"]
     # Plain Python floats from here on: a handful of numbers per stroke, where numpy
     # scalars would cost more than the arithmetic.
     qrows = qual.tolist()
-    for i in range(n_strokes):
-        j = target_of[i]
-        qrow = qrows[i]
-        pair = None if j is None else acc[i, j].tolist()
-        if device.pressure:
-            pressure = _pressure_score(None if pair is None else pair[A.A_PROFILE_ERR], qrow)
-        else:
-            pressure = 0.0
-        quality = stroke_quality(qrow, pressure, device)
-        accuracy = 0.0 if pair is None else pair[A.A_ACCURACY]
-        metrics = {"accuracy": accuracy, "quality": quality}
-        if pair is not None:
-            metrics.update(zip(_PAIR_NAMES, _PAIR_PICK(pair), strict=True))
-        metrics.update(zip(_QUALITY_NAMES, _QUALITY_PICK(qrow), strict=True))
-        if device.pressure:
-            metrics["pressure"] = pressure
-        if device.tilt:
-            metrics["tilt"] = qrow[Q.Q_TILT]
-            metrics["tilt_std_deg"] = qrow[Q.Q_TILT_STD]
-        items = stroke_feedback(spec, pair, qrow, pressure, device, j)
-        total = w_acc * accuracy + w_qual * quality
-        scores.append(StrokeScore(i, j, accuracy, quality, total, metrics, tuple(items)))
-        feedback.extend(items)
+    scores = [
+        score_stroke(spec, device, i, target_of[i], acc[i], qrows[i]) for i in range(n_strokes)
+    ]
+    feedback = [item for score in scores for item in score.feedback]
+    w_acc, w_qual = spec.weights["accuracy"], spec.weights["quality"]
 
     accuracy = sum(s.accuracy for s in scores) / (n_targets + C.EXTRA_STROKE_WEIGHT * n_extra)
     inversions = 0
@@ -290,6 +268,33 @@ def assemble(
         assignment=tuple(target_of),
         scorer_version=C.SCORER_VERSION,
     )
+
+
+def score_stroke(
+    spec: StepSpec, device: Device, i: int, j: int | None, acc: FloatArray, qrow: list[float]
+) -> StrokeScore:
+    """Stroke `i`'s score, matched to target `j` (None: an extra stroke), from its accuracy
+    rows against every target, `acc` (targets, N_ACCURACY), and its quality row; the same
+    whether the whole step is assembled or the live scorer wants just the stroke it ended."""
+    pair = None if j is None else acc[j].tolist()
+    if device.pressure:
+        pressure = _pressure_score(None if pair is None else pair[A.A_PROFILE_ERR], qrow)
+    else:
+        pressure = 0.0
+    quality = stroke_quality(qrow, pressure, device)
+    accuracy = 0.0 if pair is None else pair[A.A_ACCURACY]
+    metrics = {"accuracy": accuracy, "quality": quality}
+    if pair is not None:
+        metrics.update(zip(_PAIR_NAMES, _PAIR_PICK(pair), strict=True))
+    metrics.update(zip(_QUALITY_NAMES, _QUALITY_PICK(qrow), strict=True))
+    if device.pressure:
+        metrics["pressure"] = pressure
+    if device.tilt:
+        metrics["tilt"] = qrow[Q.Q_TILT]
+        metrics["tilt_std_deg"] = qrow[Q.Q_TILT_STD]
+    items = stroke_feedback(spec, pair, qrow, pressure, device, j)
+    total = spec.weights["accuracy"] * accuracy + spec.weights["quality"] * quality
+    return StrokeScore(i, j, accuracy, quality, total, metrics, tuple(items))
 
 
 _SUMMED = frozenset({"duration_ms", "pauses", "length_px"})

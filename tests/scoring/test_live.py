@@ -60,6 +60,24 @@ def test_live_result_equals_score_step_on_the_same_strokes() -> None:
     assert got.assignment == expected.assignment == (2, 0, 1)
 
 
+@pytest.mark.parametrize("mode", ["trace", "copy"])
+def test_each_end_stroke_is_that_stroke_in_the_step_scored_so_far(mode: str) -> None:
+    """end_stroke scores only the stroke it ends, yet must equal that stroke in the whole
+    step's result: including an extra stroke, and a later stroke taking a target over."""
+    targets = [line(100, 100 + 60 * k, 500, 100 + 60 * k) for k in range(3)]
+    spec = StepSpec(targets, 8, mode=mode)  # type: ignore[arg-type]
+    live = LiveScorer(spec, PEN)
+    rng = np.random.default_rng(11)
+    drawn = [targets[0] + [0, 25], targets[0], targets[2], targets[1], targets[1] + [0, 5]]
+    for shape in drawn:
+        s = stroke_on(shape + rng.normal(0, 1.5, shape.shape), pressure=0.6)
+        feed(live, wire(s), size=7)
+        got = live.end_stroke()
+        expected = live.result().strokes[-1]
+        assert got == expected
+    assert live.result().assignment.count(None) == 2  # two strokes were extra
+
+
 def test_live_copy_mode_result_matches_score_step() -> None:
     ring = circle(400, 300, 100)
     spec = StepSpec([ring], 0.05, tolerance_unit="relative", mode="copy")
