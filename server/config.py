@@ -23,6 +23,9 @@ class Settings:
     port: int = 8000
     # bytes a client may fall behind by before it is closed as a slow consumer (4408)
     send_queue_bytes: int = 1024 * 1024
+    # at most one write per client per this many milliseconds: what is queued meanwhile
+    # leaves together as one `batch` frame (0: write as soon as the loop is free)
+    send_interval_ms: int = 10
     # the web client's folder, served at / (None: clients/web beside the package)
     web_root: str | None = None
 
@@ -51,6 +54,9 @@ class Settings:
             port=port,
             send_queue_bytes=_positive_int(get("SEND_QUEUE_BYTES"), "SEND_QUEUE_BYTES")
             or cls.send_queue_bytes,
+            send_interval_ms=_int_in(
+                get("SEND_INTERVAL_MS"), "SEND_INTERVAL_MS", 0, 1000, cls.send_interval_ms
+            ),
             web_root=get("WEB_ROOT"),
         )
         settings.async_database_url  # noqa: B018 - a bad URL fails here, at start-up
@@ -73,4 +79,16 @@ def _positive_int(text: str | None, name: str) -> int | None:
         raise ValueError(f"{PREFIX}{name}: not a whole number: {text!r}") from None
     if value <= 0:
         raise ValueError(f"{PREFIX}{name}: must be above 0, got {value}")
+    return value
+
+
+def _int_in(text: str | None, name: str, low: int, high: int, default: int) -> int:
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{PREFIX}{name}: not a whole number: {text!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{PREFIX}{name}: must be {low} to {high}, got {value}")
     return value

@@ -2,8 +2,10 @@
 
 The room never waits for a slow client: `send` only queues the frame (the same bytes object
 for every recipient of a broadcast). When several frames are waiting by the time the drain task
-runs, it sends them as one `batch` frame (docs/protocol.md): under load that is fewer, larger
-writes; when idle, every frame still goes out alone and at once. A client whose queue passes
+runs, it sends them as one `batch` frame (docs/protocol.md). It writes at most once per
+`send_interval_s` (INKROOM_SEND_INTERVAL_MS): under load that is fewer, larger writes, each
+write costing the server (and, on loopback, the kernel's receive side too) far more than
+its bytes; an idle client's frame still goes out alone and at once. A client whose queue passes
 its byte bound is cut off with the `slow_consumer` close code and may reconnect and resume.
 """
 
@@ -40,6 +42,7 @@ class Connection:
         device: Device,
         rate: TokenBucket,
         max_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
+        send_interval_s: float = 0.0,
     ) -> None:
         self.cid = cid
         self.websocket = websocket
@@ -47,6 +50,8 @@ class Connection:
         self.device = device
         self.rate = rate
         self.max_queue_bytes = max_queue_bytes
+        self.send_interval_s = send_interval_s
+        self._last_write = -send_interval_s
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._wake = asyncio.Event()
@@ -118,23 +123,33 @@ class Connection:
         return encode_batch(frames), len(frames)
 
     async def _drain(self) -> None:
+        """Write what is queued; then, while the client stays busy, look again once every
+        `send_interval_s` (one timer per write); when its queue runs dry, sleep until `send`
+        wakes it, and write at once unless the last write was under an interval ago."""
+        loop = asyncio.get_running_loop()
+        interval = self.send_interval_s
         try:
             while True:
+                if not self._queue:
+                    if self._close_code is not None:
+                        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                            await self.websocket.close(self._close_code)
+                        return
+                    self._wake.clear()
+                    await self._wake.wait()
+                    # at least one more turn of the loop: the other frames this round of
+                    # messages makes for this client join the same write
+                    await asyncio.sleep(max(0.0, self._last_write + interval - loop.time()))
+                    continue
                 while self._queue:
                     frame, count = self._next_frame()
                     self._sending = True
                     await self.websocket.send_bytes(frame)
                     self._sending = False
                     self.sent += count
-                if self._close_code is not None:
-                    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-                        await self.websocket.close(self._close_code)
-                    return
-                self._wake.clear()
-                await self._wake.wait()
-                # Let the loop run once more: the other frames this round of messages
-                # produces for this client join the batch (one write instead of several).
-                await asyncio.sleep(0)
+                self._last_write = loop.time()
+                if interval > 0.0:
+                    await asyncio.sleep(interval)
         except (WebSocketDisconnect, RuntimeError, OSError, asyncio.CancelledError):
             pass  # the peer went away (or stopped reading); the receive loop cleans up
         finally:

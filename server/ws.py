@@ -42,7 +42,10 @@ async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
 
 async def _frame(websocket: WebSocket, timeout: float | None = None) -> bytes | None:
     """The next binary frame; None when the peer closed. A text frame is a protocol error."""
-    event = await asyncio.wait_for(websocket.receive(), timeout)
+    if timeout is None:  # the hot path: no wrapper around every receive
+        event = await websocket.receive()
+    else:
+        event = await asyncio.wait_for(websocket.receive(), timeout)
     if event["type"] == "websocket.disconnect":
         return None
     data = event.get("bytes")
@@ -99,9 +102,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     limits = hub.limits
     rate = TokenBucket(limits.max_messages_per_second, limits.max_messages_per_second)
     cid = hub.next_cid()
+    settings = services.settings
     connection = Connection(
-        cid, websocket, 0, Device(d.pressure, d.tilt), rate, services.settings.send_queue_bytes
-    )
+        cid, websocket, 0, Device(d.pressure, d.tilt), rate, settings.send_queue_bytes,
+        settings.send_interval_ms / 1000.0,
+    )  # fmt: skip
     state = hub.attach(claims.user_id, name, role, connection)
     connection.user = state.user
     connection.start()

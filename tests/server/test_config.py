@@ -23,6 +23,7 @@ def test_settings_read_inkroom_variables() -> None:
             "INKROOM_SECRET_KEY": "s3",
             "INKROOM_HOST": "0.0.0.0",
             "INKROOM_PORT": "9000",
+            "INKROOM_SEND_INTERVAL_MS": "0",
             "DATABASE_URL": "ignored: no prefix",
         }
     )
@@ -32,6 +33,7 @@ def test_settings_read_inkroom_variables() -> None:
     assert settings.redis_url == "redis://cache:6379/0"
     assert settings.secret_key == "s3"
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
+    assert settings.send_interval_ms == 0 != Settings().send_interval_ms
 
 
 def test_settings_blank_values_mean_default() -> None:
@@ -43,6 +45,8 @@ def test_settings_blank_values_mean_default() -> None:
     [
         ({"INKROOM_PORT": "http"}, "INKROOM_PORT"),
         ({"INKROOM_PORT": "70000"}, "INKROOM_PORT"),
+        ({"INKROOM_SEND_INTERVAL_MS": "-1"}, "INKROOM_SEND_INTERVAL_MS"),
+        ({"INKROOM_SEND_INTERVAL_MS": "fast"}, "INKROOM_SEND_INTERVAL_MS"),
         ({"INKROOM_DATABASE_URL": "mysql://x@y/z"}, "INKROOM_DATABASE_URL"),
     ],
 )

@@ -32,9 +32,30 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-def connection(socket: FakeSocket) -> Connection:
+def connection(socket: FakeSocket, interval_s: float = 0.0) -> Connection:
     ws = cast(WebSocket, socket)
-    return Connection(1, ws, 7, Device(True, True), TokenBucket(10, 10), 1024 * 1024)
+    return Connection(1, ws, 7, Device(True, True), TokenBucket(10, 10), 1024 * 1024, interval_s)
+
+
+async def test_a_busy_client_gets_one_write_per_interval_an_idle_one_at_once() -> None:
+    socket = FakeSocket()
+    c = connection(socket, interval_s=0.2)
+    c.start()
+    c.send(encode(Pong(1)))
+    await settle()
+    assert len(socket.frames) == 1  # idle until now: at once
+    for n in range(2, 6):  # within the interval of that write: they wait ...
+        c.send(encode(Pong(n)))
+        await settle()
+    assert len(socket.frames) == 1
+    await asyncio.sleep(0.3)  # ... and leave together when it has passed
+    assert len(socket.frames) == 2
+    assert decode_frames(socket.frames[1]) == [Pong(n) for n in range(2, 6)]
+    await asyncio.sleep(0.25)  # quiet for an interval: the next frame leaves at once
+    c.send(encode(Pong(6)))
+    await settle()
+    assert decode_frames(socket.frames[-1]) == [Pong(6)]
+    c.cancel()
 
 
 async def test_a_lone_frame_goes_out_as_it_is() -> None:
