@@ -65,7 +65,7 @@ def test_each_end_stroke_is_that_stroke_in_the_step_scored_so_far(mode: str) -> 
     """end_stroke scores only the stroke it ends, yet must equal that stroke in the whole
     step's result: including an extra stroke, and a later stroke taking a target over."""
     targets = [line(100, 100 + 60 * k, 500, 100 + 60 * k) for k in range(3)]
-    spec = StepSpec(targets, 8, mode=mode)  # type: ignore[arg-type]
+    spec = StepSpec(targets, 8, mode=mode)
     live = LiveScorer(spec, PEN)
     rng = np.random.default_rng(11)
     drawn = [targets[0] + [0, 25], targets[0], targets[2], targets[1], targets[1] + [0, 5]]
