@@ -388,13 +388,28 @@ async def finish_attempt(
 
 
 async def abandon_attempt(
-    session: AsyncSession, attempt_id: uuid.UUID, *, user_id: uuid.UUID
+    session: AsyncSession,
+    attempt_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    score: float | None = None,
+    score_accuracy: float | None = None,
+    score_quality: float | None = None,
+    finished_at: datetime | None = None,
 ) -> Attempt:
+    """Mark an attempt abandoned (left before its end), with the scores it had so far if
+    given; the user's progress on the lesson is not touched."""
+    for name, value in (("score", score), ("accuracy", score_accuracy), ("quality", score_quality)):
+        if value is not None:
+            _check_score(name, value)
     attempt = await get_attempt(session, attempt_id, user_id=user_id, for_update=True)
     if attempt.status != "in_progress":
         raise InvalidState(f"attempt {attempt_id} is already {attempt.status}")
     attempt.status = "abandoned"
-    attempt.finished_at = utcnow()
+    attempt.finished_at = finished_at or utcnow()
+    attempt.score = score
+    attempt.score_accuracy = score_accuracy
+    attempt.score_quality = score_quality
     await session.flush()
     return attempt
 

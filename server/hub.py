@@ -405,7 +405,7 @@ class Hub:
             )  # fmt: skip
         elif isinstance(out, AttemptRecord):
             row = self._attempt_rows.pop(out.attempt)
-            await self._finish(row, out.total)
+            await self._finish(row, out.total, abandoned=out.abandoned)
             if out.abandoned:
                 await self.writer.add_event(
                     repo.NewEvent("abandon_attempt", user_id=row.user, attempt_id=row.uid)
@@ -415,12 +415,12 @@ class Hub:
         elif isinstance(out, RoomRecord):
             await self._room_record(out, room)
 
-    async def _finish(self, row: AttemptRow, total: float) -> None:
+    async def _finish(self, row: AttemptRow, total: float, *, abandoned: bool = False) -> None:
         scores = list(row.scores.values()) or [(0.0, 0.0, 0.0)]
         await self.writer.finish_attempt(
             row.uid, user_id=row.user, score=min(max(total, 0.0), 1.0),
             score_accuracy=sum(s[1] for s in scores) / len(scores),
-            score_quality=sum(s[2] for s in scores) / len(scores),
+            score_quality=sum(s[2] for s in scores) / len(scores), abandoned=abandoned,
         )  # fmt: skip
 
     async def _attempt_row(self, user: int, attempt: int | None, room: Room | None) -> AttemptRow:

@@ -177,12 +177,15 @@ class Writer:
         score_accuracy: float,
         score_quality: float,
         finished_at: datetime | None = None,
+        abandoned: bool = False,
     ) -> None:
+        """Queue an attempt's end: `finished` (folded into progress) or `abandoned`."""
         await self.put(
             FinishAttempt(
-                attempt_id, user_id, score, score_accuracy, score_quality, finished_at or utcnow()
+                attempt_id, user_id, score, score_accuracy, score_quality,
+                finished_at or utcnow(), abandoned,
             )
-        )
+        )  # fmt: skip
 
     async def record_shared_attempt(
         self,
@@ -350,8 +353,9 @@ class Writer:
     async def _write_other(self, session: AsyncSession, item: WriteItem, *, retried: bool) -> bool:
         """Write one finish or result; False if a retry found it already written."""
         if isinstance(item, FinishAttempt):
+            end = repo.abandon_attempt if item.abandoned else repo.finish_attempt
             try:
-                await repo.finish_attempt(
+                await end(
                     session,
                     item.attempt_id,
                     user_id=item.user_id,

@@ -38,6 +38,8 @@ class FinishAttempt:
     score_accuracy: float
     score_quality: float
     finished_at: datetime
+    # left before the end: stored `abandoned` with the scores so far, progress untouched
+    abandoned: bool = False
 
 
 @dataclass(frozen=True)

@@ -199,8 +199,13 @@ async def test_finish_attempt_refuses_twice_and_bad_scores(seeded: AsyncSession)
             seeded, attempt.id, user_id=user.id, score=1, score_accuracy=1, score_quality=1
         )
     other = await _attempt(seeded, user, lesson)
-    abandoned = await repo.abandon_attempt(seeded, other.id, user_id=user.id)
+    with pytest.raises(ValueError, match=r"0\.\.1"):
+        await repo.abandon_attempt(seeded, other.id, user_id=user.id, score=-0.1)
+    abandoned = await repo.abandon_attempt(seeded, other.id, user_id=user.id, score=0.25)
     assert abandoned.status == "abandoned" and abandoned.finished_at is not None
+    assert abandoned.score == 0.25
+    with pytest.raises(repo.InvalidState):
+        await repo.abandon_attempt(seeded, other.id, user_id=user.id)
     progress = await repo.get_progress(seeded, user_id=user.id, lesson_id=lesson.id)
     assert progress is not None and progress.attempts_count == 1
 

@@ -220,6 +220,26 @@ async def test_writer_keeps_order_across_batches(
     assert progress is not None and progress.last_score == 0.8
 
 
+async def test_writer_stores_an_abandoned_attempt_without_touching_progress(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with running(Writer(sessions, max_delay=0)) as writer:
+        await writer.finish_attempt(
+            world.attempt_id, user_id=world.user_id, score=0.3, score_accuracy=0.4,
+            score_quality=0.5, abandoned=True,
+        )  # fmt: skip
+        await writer.flush()
+        assert writer.totals.finishes == 1
+    async with sessions() as session:
+        attempt = await repo.get_attempt(session, world.attempt_id, user_id=world.user_id)
+        progress = await repo.get_progress(
+            session, user_id=world.user_id, lesson_id=world.lesson_id
+        )
+    assert attempt.status == "abandoned" and attempt.finished_at is not None
+    assert (attempt.score, attempt.score_accuracy, attempt.score_quality) == (0.3, 0.4, 0.5)
+    assert progress is None  # an attempt left half-way is no finished attempt
+
+
 async def test_writer_backpressure_waits_and_loses_nothing(
     sessions: async_sessionmaker[AsyncSession], world: World
 ) -> None:

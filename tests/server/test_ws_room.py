@@ -230,7 +230,11 @@ async def test_ws_joining_a_room_abandons_the_solo_attempt_in_progress(live: Liv
         if attempts["attempts"] and attempts["attempts"][0]["status"] != "in_progress":
             break
         await asyncio.sleep(0.1)
-    # closed the way a second start_attempt closes it (stored ended, with an abandon event)
-    assert [a["finished_at"] is not None for a in attempts["attempts"]] == [True]
+    # closed the way a second start_attempt closes it: stored abandoned, progress untouched
+    assert [(a["status"], a["finished_at"] is not None) for a in attempts["attempts"]] == [
+        ("abandoned", True)
+    ]
+    progress = httpx.get(f"{live.base}/api/me/progress", headers=headers, timeout=10).json()
+    assert progress["progress"] == []
     await learner.ws.close()
     await host.ws.close()
