@@ -47,6 +47,13 @@ def kernel(fn: Kernel) -> Kernel:
     return numba.njit(cache=True, nogil=True, fastmath=set(FASTMATH), error_model="numpy")(fn)
 
 
+def loop_kernel(fn: Kernel) -> Kernel:
+    """A kernel the event loop calls per point batch, for microseconds: it keeps the GIL.
+    Releasing it hands the GIL to any thread waiting for it (the database driver's, the
+    writer's encoder) and the loop then waits to get it back, thousands of times a second."""
+    return numba.njit(cache=True, nogil=False, fastmath=set(FASTMATH), error_model="numpy")(fn)
+
+
 def inline_kernel(fn: Kernel) -> Kernel:
     """A kernel inlined into its callers at numba IR level (for small hot helpers)."""
     return numba.njit(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from scoring import constants as C
-from scoring._jit import kernel
+from scoring._jit import loop_kernel
 from scoring.geometry import arc_delta, mark_bins
 from scoring.ingest import (
     N_REPAIRS,
@@ -50,7 +50,7 @@ N_LIVE = 9
 _INITIAL_CAPACITY = 512
 
 
-@kernel
+@loop_kernel
 def live_update(
     rows,
     bits,
