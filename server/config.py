@@ -25,7 +25,7 @@ class Settings:
     send_queue_bytes: int = 1024 * 1024
     # at most one write per client per this many milliseconds: what is queued meanwhile
     # leaves together as one `batch` frame (0: write as soon as the loop is free)
-    send_interval_ms: int = 10
+    send_interval_ms: int = 16
     # the web client's folder, served at / (None: clients/web beside the package)
     web_root: str | None = None
 

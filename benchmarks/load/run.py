@@ -86,13 +86,13 @@ class Target:
                 self.process.wait(5)
 
 
-def start_target(kind: str, workdir: Path, log: Path) -> Target:
+def start_target(kind: str, workdir: Path, log: Path, database_url: str | None = None) -> Target:
     port = _free_port()
     env = dict(os.environ, INKROOM_SECRET_KEY=secrets.token_urlsafe(48))
     if kind == "server":
-        db = workdir / "load.db"
+        url = database_url or f"sqlite:///{workdir / 'load.db'}"
         argv = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
-        argv += ["--database-url", f"sqlite:///{db}", "--log-level", "warning"]
+        argv += ["--database-url", url, "--log-level", "warning"]
     else:
         argv = [sys.executable, str(HERE / "relay_app.py"), "--port", str(port)]
     with log.open("ab") as out:
@@ -325,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", choices=["server", "relay"], help="run against one target")
     parser.add_argument("--log-dir", type=Path, help="keep the servers' whole logs here")
+    parser.add_argument(
+        "--database-url",
+        help="the server's database, e.g. an empty Postgres database (default: a fresh SQLite "
+        "file); it is migrated and seeded at start",
+    )
     parser.add_argument("--out", type=Path, help="results JSON (default: a temp file)")
     args = parser.parse_args(argv)
     if args.players < args.room_size or args.room_size < 2:
@@ -344,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         for kind in kinds:
             print(f"starting {kind}", flush=True)
-            target = start_target(kind, workdir, workdir / f"{kind}.log")
+            target = start_target(kind, workdir, workdir / f"{kind}.log", args.database_url)
             stack.callback(target.stop)
             accounts = Accounts(target)
             tokens = accounts.take(args.players)
