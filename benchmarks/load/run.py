@@ -305,7 +305,7 @@ def find_max(
         print(table([run]).splitlines()[-1], flush=True)
         if not held(run):
             break
-        best = n
+        best = run["players"]  # whole rooms: 90 asked for in rooms of 4 is 88 players
     return best, runs
 
 
