@@ -323,12 +323,14 @@ class Hub:
         cid = state.connection.cid if state.connection else 0
         device = state.connection.device if state.connection else Device()
         out = room.join(state.user, state.name, device, cid, now, spectator)
+        # the room's messages first: an await between numbering them (join) and sending them
+        # would let another member's messages, numbered later, overtake them
+        await self._apply(out, room)
         if state.user in room.members:
             state.room = room
             row = self._room_rows[room.room]
             role = room.members[state.user].role
             await self._persist_membership(row.uid, state.uid, role)
-        await self._apply(out, room)
 
     async def _persist_membership(self, session_uid: uuid.UUID, user: uuid.UUID, role: str) -> None:
         try:
@@ -347,7 +349,12 @@ class Hub:
 
     async def _apply(self, outputs: Iterable[Output], room: Room | None) -> None:
         """Carry out a core's outputs; `room` is where a ROOM broadcast goes (None: an attempt).
-        No default: every caller states it, so a room's outputs cannot lose their room."""
+        No default: every caller states it, so a room's outputs cannot lose their room.
+
+        Every frame is queued before anything is persisted: queueing never waits, while the
+        writer may (backpressure), and a wait there would let messages another member's
+        handler numbers later reach the clients first, out of rseq order."""
+        records: list[Output] = []
         for out in outputs:
             if isinstance(out, Send):
                 if out.to == ROOM:
@@ -364,7 +371,9 @@ class Hub:
                 if state is not None and state.connection is not None:
                     state.connection.close(CLOSE_CODES.get(out.code, 1008))
             else:
-                await self._persist(out, room)
+                records.append(out)
+        for record in records:
+            await self._persist(record, room)
 
     def _broadcast(self, room: Room | None, out: Send) -> None:
         if room is None:  # a bug in the hub, not the client's doing: loud, but not fatal

@@ -211,6 +211,34 @@ async def test_ws_errors_have_codes_and_the_server_survives(live: LiveServer) ->
     assert await closed_with(plain) == 4403
 
 
+async def test_ws_room_messages_reach_everyone_in_rseq_order_when_many_join_at_once(
+    live: LiveServer,
+) -> None:
+    """Joins that overlap (each stores its participant row) must not deliver the room's
+    messages out of order: a client keeps the newest presence by rseq."""
+    host, _ = await open_raw(live, live.signup("order-host"))
+    await host.send(CreateRoom(LESSON))
+    code = (await host.expect(RoomJoined)).code
+    guests = [(await open_raw(live, live.signup(f"order-{i}")))[0] for i in range(6)]
+    await asyncio.gather(*(g.send(JoinRoom(code)) for g in guests))
+    everyone = [host, *guests]
+    for client in everyone:
+        rseqs: list[int] = []
+        last: PresenceUpdate | None = None
+        await asyncio.sleep(0.3)  # every join handled, so nothing more is on its way after pong
+        await client.send(Ping(77))
+        while not isinstance(message := await client.recv(), Pong):
+            rseq = getattr(message, "rseq", None)
+            if rseq is not None:
+                rseqs.append(rseq)
+            if isinstance(message, PresenceUpdate):
+                last = message
+        assert rseqs == sorted(rseqs) and len(set(rseqs)) == len(rseqs)
+        assert last is not None and len(last.participants) == len(everyone)
+    for client in everyone:
+        await client.ws.close()
+
+
 async def test_ws_joining_a_room_abandons_the_solo_attempt_in_progress(live: LiveServer) -> None:
     host, _ = await open_raw(live, live.signup("room-host"))
     await host.send(CreateRoom(LESSON))
