@@ -84,7 +84,8 @@ def test_points_batch_in_a_room_of_four(
 
     assert one_batch() == 2  # the sender's feedback, one frame for the peers
     benchmark(one_batch)
-    report(f"room: a 4-point batch, decoded and applied in a room of 4: {_median_us(benchmark):.1f} us")
+    median = _median_us(benchmark)
+    report(f"room: a 4-point batch, decoded and applied in a room of 4: {median:.1f} us")
 
 
 @pytest.mark.parametrize("before", [0, 9])
