@@ -13,7 +13,7 @@ is left of it after these is the WebSocket stack, the kernel and the writer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -59,7 +59,7 @@ def _room() -> tuple[Room, np.ndarray]:
     return room, rows
 
 
-def _frames(outputs: list[object]) -> int:
+def _frames(outputs: Sequence[object]) -> int:
     """How many frames the outputs send; none of them may be an error."""
     sends = [o for o in outputs if isinstance(o, Send)]
     assert not any(isinstance(o.message, Error) for o in sends), sends
@@ -118,7 +118,7 @@ def test_stroke_end_in_a_room(
     setup()
     assert end() == 3  # the stroke's score, the peers' stroke_end, the ack (and a record)
 
-    benchmark.pedantic(end, setup=setup, rounds=300, warmup_rounds=5)
+    benchmark.pedantic(end, setup=setup, rounds=300, warmup_rounds=5)  # type: ignore[no-untyped-call]
     report(
         f"room: stroke_end of a 40-point stroke with {before} strokes before it in the step: "
         f"{_median_us(benchmark):.1f} us"
