@@ -48,10 +48,10 @@ async def test_a_busy_client_gets_one_write_per_interval_an_idle_one_at_once() -
         c.send(encode(Pong(n)))
         await settle()
     assert len(socket.frames) == 1
-    await asyncio.sleep(0.3)  # ... and leave together when it has passed
+    await asyncio.sleep(0.5)  # ... and leave together when it has passed
     assert len(socket.frames) == 2
     assert decode_frames(socket.frames[1]) == [Pong(n) for n in range(2, 6)]
-    await asyncio.sleep(0.25)  # quiet for an interval: the next frame leaves at once
+    await asyncio.sleep(0.5)  # quiet for an interval: the next frame leaves at once
     c.send(encode(Pong(6)))
     await settle()
     assert decode_frames(socket.frames[-1]) == [Pong(6)]
