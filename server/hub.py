@@ -323,14 +323,16 @@ class Hub:
         cid = state.connection.cid if state.connection else 0
         device = state.connection.device if state.connection else Device()
         out = room.join(state.user, state.name, device, cid, now, spectator)
-        # the room's messages first: an await between numbering them (join) and sending them
-        # would let another member's messages, numbered later, overtake them
+        member = room.members.get(state.user)
+        if member is not None:
+            state.room = room  # before any await: a drop meanwhile must reach the room
+        # the room's messages before the participant row: an await between numbering them
+        # (join) and sending them would let another member's messages, numbered later,
+        # overtake them
         await self._apply(out, room)
-        if state.user in room.members:
-            state.room = room
+        if member is not None:
             row = self._room_rows[room.room]
-            role = room.members[state.user].role
-            await self._persist_membership(row.uid, state.uid, role)
+            await self._persist_membership(row.uid, state.uid, member.role)
 
     async def _persist_membership(self, session_uid: uuid.UUID, user: uuid.UUID, role: str) -> None:
         try:
