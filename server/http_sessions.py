@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -120,16 +121,25 @@ async def create_session(request: Request) -> Response:
     return JSONResponse({"session": session_json(room, lesson.slug, names, [])}, status_code=201)
 
 
+async def participants_session(
+    db: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID
+) -> MultiplayerSession:
+    """The session, for one of its participants; for anyone else a 404, as if it did not
+    exist."""
+    try:
+        room = await repo.get_session(db, session_id)
+    except repo.NotFound:
+        raise not_found("session") from None
+    if all(p.user_id != user_id for p in room.participants):
+        raise not_found("session")
+    return room
+
+
 async def get_session(request: Request) -> Response:
     session_id = uuid_param(request, "session_id", "session")
     async with services(request).sessions.begin() as db:
         user = await current_user(request, db)
-        try:
-            room = await repo.get_session(db, session_id)
-        except repo.NotFound:
-            raise not_found("session") from None
-        if all(p.user_id != user.id for p in room.participants):
-            raise not_found("session")  # not a participant: as if it did not exist
+        room = await participants_session(db, session_id, user.id)
         lesson = await repo.lesson_with_steps(db, room.lesson_id, published_only=False)
         names = await repo.display_names(db, [p.user_id for p in room.participants])
         shared = await repo.list_shared_attempts(db, room.id)
@@ -184,12 +194,7 @@ async def step_replay(request: Request) -> Response:
     step = int(step_text)
     async with services(request).sessions.begin() as db:
         user = await current_user(request, db)
-        try:
-            room = await repo.get_session(db, session_id)
-        except repo.NotFound:
-            raise not_found("session") from None
-        if all(p.user_id != user.id for p in room.participants):
-            raise not_found("session")  # not a participant: as if it did not exist
+        room = await participants_session(db, session_id, user.id)
         steps = await step_specs(db, room.lesson_id)
         if step >= len(steps):
             raise not_found("step")
