@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -41,7 +41,6 @@ from server.http_api import Services, error_response
 from server.hub import Hub
 from server.metrics import ServerMetrics
 from server.writer import Writer
-from server.ws import websocket_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +160,8 @@ def _settle_garbage_collector() -> None:
 
 
 def routes(web_root: Path | None = DEFAULT_WEB_ROOT) -> list[BaseRoute]:
+    # `/ws` is not among them: uvicorn hands WebSocket upgrades straight to
+    # `server.ws_transport` (see `server.serving.uvicorn_config`), no ASGI in between.
     found: list[BaseRoute] = [
         *http_auth.ROUTES,
         *http_catalog.ROUTES,
@@ -168,7 +169,6 @@ def routes(web_root: Path | None = DEFAULT_WEB_ROOT) -> list[BaseRoute]:
         *http_attempts.ROUTES,
         *http_coaches.ROUTES,
         *http_ops.ROUTES,
-        WebSocketRoute("/ws", websocket_endpoint),
     ]
     if web_root is not None and (web_root / "index.html").is_file():
         found.extend(web_client_routes(web_root))

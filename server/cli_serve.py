@@ -1,4 +1,4 @@
-"""`inkroom serve`: the server under uvicorn (uvloop and httptools where installed).
+"""`inkroom serve`: the server under uvicorn (`server.serving`: uvloop, httptools, our /ws).
 
 Shutdown on SIGTERM or Ctrl-C is uvicorn's: stop accepting, let in-flight requests finish (for
 at most GRACEFUL_SHUTDOWN_S), run the app's lifespan shutdown, exit 0. Open WebSockets are cut
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import importlib.util
 import logging
 import signal
 import sys
@@ -76,13 +75,10 @@ class GracefulServer(uvicorn.Server):
         task.add_done_callback(lambda _done: super(GracefulServer, self).handle_exit(sig, frame))
 
 
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 @command("serve", "run the Inkroom server (HTTP API and live rooms)", _configure)
 def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
+    from server.serving import uvicorn_config
 
     try:
         settings = settings_from_args(args)
@@ -95,19 +91,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:  # a secret key too short, say
         print(f"inkroom serve: {exc}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
         host=settings.host,
         port=settings.port,
-        loop="uvloop" if _installed("uvloop") else "asyncio",
-        http="httptools" if _installed("httptools") else "h11",
-        lifespan="on",
         log_level=args.log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        server_header=False,
-        # Point batches are float32 noise to deflate: compressing every frame separately
-        # cost ~16 % of the server's time under load for little gain (docs/load.md).
-        ws_per_message_deflate=False,
     )
     server = GracefulServer(config)
     # uvicorn shuts down gracefully on SIGTERM / SIGINT, then raises the signal again against

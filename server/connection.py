@@ -1,12 +1,18 @@
-"""One WebSocket connection's outbound side: a send queue bounded in bytes, drained by a task.
+"""One WebSocket connection's outbound side: a send queue bounded in bytes, flushed by a timer.
 
 The room never waits for a slow client: `send` only queues the frame (the same bytes object
-for every recipient of a broadcast). When several frames are waiting by the time the drain task
-runs, it sends them as one `batch` frame (docs/protocol.md). It writes at most once per
-`send_interval_s` (INKROOM_SEND_INTERVAL_MS): under load that is fewer, larger writes, each
-write costing the server (and, on loopback, the kernel's receive side too) far more than
-its bytes; an idle client's frame still goes out alone and at once. A client whose queue passes
-its byte bound is cut off with the `slow_consumer` close code and may reconnect and resume.
+for every recipient of a broadcast) and, if no flush is due yet, schedules one with the event
+loop: at once (the next turn of the loop, so every frame this round of messages makes for the
+client joins it) when the last write is a send interval old, else when it will be. A flush
+writes what waits, as one `batch` frame when there are several (docs/protocol.md), straight to
+the transport: no task, no await. It writes at most once per `send_interval_s`
+(INKROOM_SEND_INTERVAL_MS): under load that is fewer, larger writes, each write costing the
+server (and, on loopback, the kernel's receive side too) far more than its bytes.
+
+What the transport has not yet handed to the kernel counts against the same byte bound as the
+queue; while the transport asks to pause writing, frames wait here (and keep batching). A
+client whose backlog passes the bound is cut off with the `slow_consumer` close code and may
+reconnect and resume.
 """
 
 from __future__ import annotations
@@ -15,9 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import Final
-
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from typing import Final, Protocol
 
 from scoring import Device
 from server.codec import BATCH_MAX_MESSAGES, BATCH_OVERHEAD_BYTES, encode_batch
@@ -27,17 +31,31 @@ from server.rate_limit import TokenBucket
 log = logging.getLogger(__name__)
 
 DEFAULT_SEND_QUEUE_BYTES: Final = 1024 * 1024
-CLOSE_GOING_AWAY: Final = 1001
-CLOSE_TIMEOUT_S: Final = 2.0
 # A batch frame stays within the frame size a client accepts by default.
 BATCH_MAX_BYTES: Final = DEFAULT_LIMITS.max_frame_bytes - BATCH_OVERHEAD_BYTES
+
+
+class Sink(Protocol):
+    """Where a connection's frames go: the WebSocket transport (or a test's fake)."""
+
+    def write_message(self, payload: bytes) -> None:
+        """Send one binary message now (the transport buffers what the kernel won't take)."""
+
+    def buffered_bytes(self) -> int:
+        """Bytes written but not yet taken by the kernel."""
+
+    def close(self, code: int) -> None:
+        """Start the close handshake after what was written; the link drops in bounded time."""
+
+    def abort(self, code: int) -> None:
+        """Close now, dropping what was not sent (a client that stopped reading)."""
 
 
 class Connection:
     def __init__(
         self,
         cid: int,
-        websocket: WebSocket,
+        sink: Sink,
         user: int,
         device: Device,
         rate: TokenBucket,
@@ -45,24 +63,22 @@ class Connection:
         send_interval_s: float = 0.0,
     ) -> None:
         self.cid = cid
-        self.websocket = websocket
+        self.sink = sink
         self.user = user
         self.device = device
         self.rate = rate
         self.max_queue_bytes = max_queue_bytes
         self.send_interval_s = send_interval_s
+        self._loop = asyncio.get_running_loop()
         self._last_write = -send_interval_s
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
-        self._wake = asyncio.Event()
+        self._flush_due: asyncio.Handle | None = None
+        self._paused = False
         self._close_code: int | None = None
+        self._lost: asyncio.Future[None] = self._loop.create_future()
         self.closed = False
         self.sent = 0
-        self._sending = False
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._drain(), name=f"ws-send-{self.cid}")
 
     @property
     def queued_bytes(self) -> int:
@@ -72,35 +88,44 @@ class Connection:
         """Queue a frame; False (and the connection is being closed) if it overflowed."""
         if self.closed or self._close_code is not None:
             return False
-        if self._queued_bytes + len(frame) > self.max_queue_bytes:
+        queued = self._queued_bytes + len(frame)
+        if queued > self.max_queue_bytes or (
+            queued + self.sink.buffered_bytes() > self.max_queue_bytes
+        ):
             log.warning("connection %d: send queue over %d bytes", self.cid, self.max_queue_bytes)
             self.close(CLOSE_CODES["slow_consumer"], drop_pending=True)
             return False
         self._queue.append(frame)
-        self._queued_bytes += len(frame)
-        self._wake.set()
+        self._queued_bytes = queued
+        if self._flush_due is None and not self._paused:
+            self._schedule()
         return True
+
+    def _schedule(self) -> None:
+        delay = self._last_write + self.send_interval_s - self._loop.time()
+        if delay > 0.0:
+            self._flush_due = self._loop.call_later(delay, self._flush)
+        else:
+            self._flush_due = self._loop.call_soon(self._flush)
 
     def close(self, code: int, *, drop_pending: bool = False) -> None:
         """Close after the frames already queued (or at once, dropping them)."""
-        if self._close_code is not None:
+        if self._close_code is not None or self.closed:
             return
         self._close_code = code
         if drop_pending:
             self._queue.clear()
             self._queued_bytes = 0
-            if self._sending and self._task is not None:
-                # The drain is stuck in a send the client is not reading: give up on it
-                # and close from a fresh task, bounded in time.
-                self._task.cancel()
-                asyncio.get_running_loop().create_task(self._abort(code))
-                return
-        self._wake.set()
+            self._cancel_flush()
+            self.sink.abort(code)
+            return
+        if self._flush_due is None and not self._paused:
+            self._flush_due = self._loop.call_soon(self._flush)
 
-    async def _abort(self, code: int) -> None:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError, TimeoutError):
-            await asyncio.wait_for(self.websocket.close(code), CLOSE_TIMEOUT_S)
-        self.closed = True
+    def _cancel_flush(self) -> None:
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
 
     def _next_frame(self) -> tuple[bytes, int]:
         """The next frame to send, and how many messages it carries: the oldest queued frame,
@@ -122,45 +147,42 @@ class Connection:
         self._queued_bytes -= size
         return encode_batch(frames), len(frames)
 
-    async def _drain(self) -> None:
-        """Write what is queued; then, while the client stays busy, look again once every
-        `send_interval_s` (one timer per write); when its queue runs dry, sleep until `send`
-        wakes it, and write at once unless the last write was under an interval ago."""
-        loop = asyncio.get_running_loop()
-        interval = self.send_interval_s
-        try:
-            while True:
-                if not self._queue:
-                    if self._close_code is not None:
-                        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-                            await self.websocket.close(self._close_code)
-                        return
-                    self._wake.clear()
-                    await self._wake.wait()
-                    # at least one more turn of the loop: the other frames this round of
-                    # messages makes for this client join the same write
-                    await asyncio.sleep(max(0.0, self._last_write + interval - loop.time()))
-                    continue
-                while self._queue:
-                    frame, count = self._next_frame()
-                    self._sending = True
-                    await self.websocket.send_bytes(frame)
-                    self._sending = False
-                    self.sent += count
-                self._last_write = loop.time()
-                if interval > 0.0:
-                    await asyncio.sleep(interval)
-        except (WebSocketDisconnect, RuntimeError, OSError, asyncio.CancelledError):
-            pass  # the peer went away (or stopped reading); the receive loop cleans up
-        finally:
-            self.closed = True
+    def _flush(self) -> None:
+        self._flush_due = None
+        if self.closed:
+            return
+        wrote = False
+        while self._queue and not self._paused:
+            frame, count = self._next_frame()
+            self.sink.write_message(frame)
+            self.sent += count
+            wrote = True
+        if wrote:
+            self._last_write = self._loop.time()
+        if self._close_code is not None and not self._queue:
+            self.sink.close(self._close_code)
+
+    # -- what the transport tells --------------------------------------------------------------
+
+    def pause_writing(self) -> None:
+        self._paused = True
+        self._cancel_flush()
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._queue or self._close_code is not None:
+            self._cancel_flush()
+            self._flush_due = self._loop.call_soon(self._flush)
+
+    def lost(self) -> None:
+        """The link is gone: nothing more is sent."""
+        self.closed = True
+        self._cancel_flush()
+        self._queue.clear()
+        self._queued_bytes = 0
+        if not self._lost.done():
+            self._lost.set_result(None)
 
     async def wait_closed(self, timeout: float) -> None:
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-
-    def cancel(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        self.closed = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._lost), timeout)

@@ -27,7 +27,7 @@ from lessons import Catalog, Lesson
 from schema import repository as repo
 from scoring import SCORER_VERSION, Device
 from server.codec import encode
-from server.connection import CLOSE_GOING_AWAY, Connection
+from server.connection import Connection
 from server.http_api import Services
 from server.http_sessions import new_join_code
 from server.outputs import (
@@ -55,7 +55,13 @@ from server.protocol import (
     Resume,
     StartAttempt,
 )
-from server.protocol_errors import CLOSE_CODES, DEFAULT_LIMITS, Limits, ProtocolError
+from server.protocol_errors import (
+    CLOSE_CODES,
+    CLOSE_GOING_AWAY,
+    DEFAULT_LIMITS,
+    Limits,
+    ProtocolError,
+)
 from server.room_state import Room
 from server.writer import Writer
 

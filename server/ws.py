@@ -1,162 +1,215 @@
-"""The `/ws` endpoint: the glue between a socket and the hub.
+"""One live socket's session: hello first, then every message to the hub, one at a time, in order.
 
-A connection must say `hello` with a valid token within HELLO_TIMEOUT_S; then every frame is
-rate-limited, decoded (a `ProtocolError` becomes an `error` message, and a close where the
-code demands one) and handed to the hub. Nothing a client sends can raise out of here: an
-unexpected failure on one message is logged and answered with `internal`, and the
-connection goes on.
+The transport (`server/ws_transport.py`) hands each whole binary message to `on_message`, inside
+its `data_received`. A connection must say `hello` with a valid token within HELLO_TIMEOUT_S;
+then every message is rate-limited, decoded (a `ProtocolError` becomes an `error` message, and
+a close where the code demands one) and handed to the hub in a task of its own (about 2 us).
+One message is handled at a time: the messages read while a handler runs wait in a small
+inbox and are then handled in order; once INBOX_PAUSE wait, the socket is not read until the
+inbox is empty (TCP pushes back on a client that sends faster than it is served). Nothing a client sends can raise out of here: an unexpected
+failure on one message is logged and answered with `internal`, and the connection goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from collections import deque
+from collections.abc import Coroutine
 from dataclasses import asdict
-from typing import Final
-
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from typing import Any, Final, Protocol
 
 from schema import repository as repo
 from scoring import Device
-from server.auth import InvalidToken, TokenClaims
+from server.auth import InvalidToken
 from server.codec import decode, encode
-from server.connection import CLOSE_GOING_AWAY, Connection
+from server.connection import Connection, Sink
 from server.http_api import Services
 from server.hub import Hub
 from server.protocol import Error, GoingAway, Hello, Welcome
-from server.protocol_errors import CLOSE_CODES, ProtocolError
+from server.protocol_errors import CLOSE_CODES, CLOSE_GOING_AWAY, ProtocolError
 from server.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S: Final = 10.0
+# messages waiting for the handler before the socket stops being read (pausing and resuming
+# are system calls: not for every message that arrives while its predecessor is handled)
+INBOX_PAUSE: Final = 32
+RATE_LIMITED: Final = Error("rate_limited", "too many messages: this one was dropped")
 
 
-async def _refuse(websocket: WebSocket, code: str, message: str) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-        await websocket.send_bytes(encode(Error(code, message)))
-        await websocket.close(CLOSE_CODES.get(code, 1008))
+class Link(Sink, Protocol):
+    """The transport as the session sees it: a sink that can also stop reading for a while."""
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
 
 
-async def _frame(websocket: WebSocket, timeout: float | None = None) -> bytes | None:
-    """The next binary frame; None when the peer closed. A text frame is a protocol error."""
-    if timeout is None:  # the hot path: no wrapper around every receive
-        event = await websocket.receive()
-    else:
-        event = await asyncio.wait_for(websocket.receive(), timeout)
-    if event["type"] == "websocket.disconnect":
-        return None
-    data = event.get("bytes")
-    if data is None:
-        raise ProtocolError("bad_frame", "text frames are not part of the protocol")
-    return bytes(data)
+class LiveSession:
+    def __init__(self, hub: Hub, services: Services, link: Link) -> None:
+        self.hub = hub
+        self.services = services
+        self.link = link
+        limits = hub.limits
+        rate = TokenBucket(limits.max_messages_per_second, limits.max_messages_per_second)
+        settings = services.settings
+        self.connection = Connection(
+            hub.next_cid(), link, 0, Device(), rate, settings.send_queue_bytes,
+            settings.send_interval_ms / 1000.0,
+        )  # fmt: skip
+        self.attached = False
+        self.ended = False
+        self._inbox: deque[bytes] = deque()
+        self._busy: asyncio.Task[None] | None = None
+        loop = asyncio.get_running_loop()
+        self._hello_timer: asyncio.TimerHandle | None = loop.call_later(
+            HELLO_TIMEOUT_S, self._no_hello
+        )
+        if hub.closing:
+            self.connection.send(encode(GoingAway("server shutting down", True, 1.0)))
+            self.connection.close(CLOSE_GOING_AWAY)
 
+    # -- what the transport tells ----------------------------------------------------------------
 
-async def _hello(
-    websocket: WebSocket, services: Services
-) -> tuple[Hello, TokenClaims, str, str] | None:
-    """The hello, its token's claims, the user's name and role; None (refused, closed) if not."""
-    try:
-        frame = await _frame(websocket, HELLO_TIMEOUT_S)
-        if frame is None:
-            return None
-        message = decode(frame)
-        if not isinstance(message, Hello):
-            raise ProtocolError(
-                "hello_first", f"the first message must be hello, not {message.TYPE}"
-            )
-        claims = services.tokens.verify(message.token)
-    except TimeoutError:
-        await _refuse(websocket, "hello_first", f"no hello within {HELLO_TIMEOUT_S:g} s")
-        return None
-    except InvalidToken as exc:
-        await _refuse(websocket, "auth_failed", f"token {exc.reason}")
-        return None
-    except ProtocolError as error:
-        await _refuse(websocket, error.code if error.close else "hello_first", error.message)
-        return None
-    async with services.sessions() as db:
-        user = await repo.get_user(db, claims.user_id)
-    if user is None or not user.is_active:
-        await _refuse(websocket, "auth_failed", "no such active user")
-        return None
-    return message, claims, user.display_name, user.role
-
-
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
-    hub: Hub = websocket.app.state.hub
-    await websocket.accept()
-    if hub.closing:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-            await websocket.send_bytes(encode(GoingAway("server shutting down", True, 1.0)))
-            await websocket.close(CLOSE_GOING_AWAY)
-        return
-    said = await _hello(websocket, services)
-    if said is None:
-        return
-    hello, claims, name, role = said
-    d = hello.device
-    limits = hub.limits
-    rate = TokenBucket(limits.max_messages_per_second, limits.max_messages_per_second)
-    cid = hub.next_cid()
-    settings = services.settings
-    connection = Connection(
-        cid, websocket, 0, Device(d.pressure, d.tilt), rate, settings.send_queue_bytes,
-        settings.send_interval_ms / 1000.0,
-    )  # fmt: skip
-    state = hub.attach(claims.user_id, name, role, connection)
-    connection.user = state.user
-    connection.start()
-    welcome = Welcome(
-        state.user, name, state.resume_token, {k: float(v) for k, v in asdict(limits).items()}
-    )
-    connection.send(encode(welcome))
-    try:
-        await _serve(websocket, hub, services, connection)
-    finally:
-        await hub.detach(connection)
-        await connection.wait_closed(1.0)
-        connection.cancel()
-
-
-async def _serve(
-    websocket: WebSocket, hub: Hub, services: Services, connection: Connection
-) -> None:
-    metrics = services.metrics
-    while not connection.closed:
-        try:
-            frame = await _frame(websocket)
-        except ProtocolError as error:
-            connection.send(encode(Error(error.code, error.message)))
-            connection.close(CLOSE_CODES[error.code] if error.close else 1008)
+    def on_message(self, payload: bytes) -> None:
+        if self.ended:
             return
-        except (WebSocketDisconnect, RuntimeError, OSError):
+        if self._busy is not None:
+            self._inbox.append(payload)
+            if len(self._inbox) >= INBOX_PAUSE:
+                self.link.pause_reading()
             return
-        if frame is None:
+        self._process(payload)
+
+    def on_text(self) -> None:
+        self.refuse("bad_frame", "text frames are not part of the protocol")
+
+    def on_too_large(self, reason: str) -> None:
+        self.refuse("too_large", reason)
+
+    def on_lost(self) -> None:
+        """The socket is gone. The hub hears of it after the message being handled, if any."""
+        if self.ended:
             return
+        self.ended = True
+        self._inbox.clear()
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+        self.connection.lost()
+        if self._busy is not None:
+            self._busy.add_done_callback(lambda _task: self._detach())
+        else:
+            self._detach()
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def refuse(self, code: str, message: str) -> None:
+        """Send an error; close the connection too where the code says so."""
+        self.connection.send(encode(Error(code, message)))
+        if ProtocolError(code, message).close:
+            self.connection.close(CLOSE_CODES.get(code, 1008))
+
+    def _process(self, payload: bytes) -> None:
+        if not self.attached:
+            if self._hello_timer is None:
+                return  # refused already: the close is under way
+            self._hello_timer.cancel()
+            self._hello_timer = None
+            self._run(self._hello(payload))
+            return
+        connection = self.connection
         if not connection.rate.take(time.monotonic()):
-            connection.send(
-                encode(Error("rate_limited", "too many messages: this one was dropped"))
-            )
-            continue
+            connection.send(encode(RATE_LIMITED))
+            return
         try:
-            message = decode(frame, limits=hub.limits)
+            message = decode(payload, limits=self.hub.limits)
         except ProtocolError as error:
-            connection.send(encode(Error(error.code, error.message)))
-            if error.close:
-                connection.close(CLOSE_CODES[error.code])
-                return
-            continue
-        metrics.messages_in.inc(labels=(message.TYPE,))
+            self.refuse(error.code, error.message)
+            return
+        self.services.metrics.messages_in.inc(labels=(message.TYPE,))
+        self._run(self._handle(message))
+
+    async def _handle(self, message: Any) -> None:
         started = time.perf_counter()
         try:
-            await hub.handle(connection, message)
+            await self.hub.handle(self.connection, message)
         except Exception:
-            log.exception("connection %d: %s failed", connection.cid, message.TYPE)
+            log.exception("connection %d: %s failed", self.connection.cid, message.TYPE)
             seq = getattr(message, "seq", None)
-            connection.send(encode(Error("internal", "the server failed on this message", seq)))
+            self.connection.send(
+                encode(Error("internal", "the server failed on this message", seq))
+            )
         if message.TYPE == "points":
-            metrics.scoring_latency.observe(time.perf_counter() - started)
+            self.services.metrics.scoring_latency.observe(time.perf_counter() - started)
+
+    def _run(self, coro: Coroutine[Any, Any, None]) -> None:
+        self._busy = task = asyncio.get_running_loop().create_task(coro)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._busy = None
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None:
+            log.error("connection %d: handler failed", self.connection.cid, exc_info=failure)
+        while self._inbox and self._busy is None and not self.ended:
+            self._process(self._inbox.popleft())
+        if self._busy is None and not self.ended:
+            self.link.resume_reading()
+
+    # -- hello and goodbye ----------------------------------------------------------------------
+
+    def _no_hello(self) -> None:
+        self._hello_timer = None
+        if not self.attached and not self.ended:
+            self.refuse("hello_first", f"no hello within {HELLO_TIMEOUT_S:g} s")
+
+    async def _hello(self, payload: bytes) -> None:
+        try:
+            message = decode(payload)
+            if not isinstance(message, Hello):
+                raise ProtocolError(
+                    "hello_first", f"the first message must be hello, not {message.TYPE}"
+                )
+            claims = self.services.tokens.verify(message.token)
+        except InvalidToken as exc:
+            self.refuse("auth_failed", f"token {exc.reason}")
+            return
+        except ProtocolError as error:
+            self.refuse(error.code if error.close else "hello_first", error.message)
+            return
+        async with self.services.sessions() as db:
+            user = await repo.get_user(db, claims.user_id)
+        if user is None or not user.is_active:
+            self.refuse("auth_failed", "no such active user")
+            return
+        if self.ended:
+            return  # the socket dropped while the user was looked up
+        d = message.device
+        connection = self.connection
+        connection.device = Device(d.pressure, d.tilt)
+        hub = self.hub
+        state = hub.attach(claims.user_id, user.display_name, user.role, connection)
+        connection.user = state.user
+        self.attached = True
+        limits = {k: float(v) for k, v in asdict(hub.limits).items()}
+        connection.send(encode(Welcome(state.user, user.display_name, state.resume_token, limits)))
+
+    def _detach(self) -> None:
+        if not self.attached:
+            return
+
+        async def detach() -> None:
+            try:
+                await self.hub.detach(self.connection)
+            except Exception:
+                log.exception("connection %d: detach failed", self.connection.cid)
+
+        task = asyncio.get_running_loop().create_task(detach())
+        _DETACHING.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(_DETACHING.discard)
+
+
+_DETACHING: Final[set[asyncio.Task[None]]] = set()

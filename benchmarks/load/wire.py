@@ -16,65 +16,44 @@ redirects, no text-message API (a text message is delivered as its UTF-8 bytes).
 - **Closing.** `await close(code)` runs the close handshake; `on_close(code)` is called once when
   the connection is gone: the code of the server's close frame, or 1006 without one.
 
-The XOR mask uses websockets' C helper (`websockets.speedups.apply_mask`) when it is built. It
-costs about 0.15 us for a 200-byte payload, against about 1.4 us with `int.from_bytes` and
-2.5 us with numpy. Without it, `int.from_bytes` is the fallback (it wins under ~300 bytes).
+Framing is the server's own sans-I/O codec (`server.ws_frames`), read here in the client's
+role (unmasked frames in, masked frames out).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import os
 import time
 from collections.abc import Callable
 from typing import Final, cast
 from urllib.parse import urlsplit
 
-GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-OP_CONT: Final = 0x0
-OP_TEXT: Final = 0x1
-OP_BINARY: Final = 0x2
-OP_CLOSE: Final = 0x8
-OP_PING: Final = 0x9
-OP_PONG: Final = 0xA
-CLOSE_NORMAL: Final = 1000
-CLOSE_PROTOCOL_ERROR: Final = 1002
-CLOSE_NO_STATUS: Final = 1005
-CLOSE_ABNORMAL: Final = 1006
-CLOSE_TOO_BIG: Final = 1009
+from server import ws_frames as wf
+from server.ws_frames import (
+    CLOSE_ABNORMAL,
+    CLOSE_NORMAL,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+)
+
 MAX_HANDSHAKE_BYTES: Final = 16_384
 CLOSE_WAIT_S: Final = 5.0  # how long the client waits for the server to drop TCP after a close
 _KEY_POOL_BYTES: Final = 4096
 
 OnMessage = Callable[[bytes, float], None]
 OnClose = Callable[[int], None]
+ProtocolError = wf.FrameError  # the server broke RFC 6455 (failed with 1002 or 1009)
+accept_for = wf.accept_for
+mask = wf.mask
 
 
 class HandshakeError(Exception):
     """The server did not accept the WebSocket upgrade."""
-
-
-class ProtocolError(Exception):
-    """The server broke RFC 6455 (the connection is failed with close code 1002 or 1009)."""
-
-
-def _mask_int(payload: bytes, key: bytes) -> bytes:
-    n = len(payload)
-    repeated = (key * ((n >> 2) + 1))[:n]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(n, "big")
-
-
-try:
-    from websockets.speedups import apply_mask as _apply_mask
-
-    def mask(payload: bytes, key: bytes) -> bytes:
-        """`payload` XOR `key` repeated (RFC 6455 section 5.3); masking twice unmasks."""
-        return _apply_mask(payload, key)
-
-except ImportError:  # pragma: no cover - websockets ships the C helper on the usual platforms
-    mask = _mask_int
 
 
 class _Keys:
@@ -97,21 +76,7 @@ _KEYS: Final = _Keys()
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
     """One client frame: header, a fresh mask key, the masked payload."""
-    n = len(payload)
-    b0 = (0x80 if fin else 0) | opcode
-    if n < 126:
-        head = bytes((b0, 0x80 | n))
-    elif n < 65_536:
-        head = bytes((b0, 0xFE)) + n.to_bytes(2, "big")
-    else:
-        head = bytes((b0, 0xFF)) + n.to_bytes(8, "big")
-    key = _KEYS.take()
-    return head + key + mask(payload, key) if n else head + key
-
-
-def accept_for(key: str) -> str:
-    """The Sec-WebSocket-Accept a server must answer to Sec-WebSocket-Key `key`."""
-    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+    return wf.encode_frame(opcode, payload, key=_KEYS.take(), fin=fin)
 
 
 class WireClient(asyncio.Protocol):
@@ -139,10 +104,7 @@ class WireClient(asyncio.Protocol):
         self.close_sent = False
         self.close_code: int | None = None  # from the server's close frame
         self._head = b""  # the handshake response, until its blank line
-        self._rest = bytearray()  # bytes of a frame not complete yet
-        self._need = 0  # len(_rest) at which the next frame may be complete
-        self._fragments: list[bytes] | None = None
-        self._fragments_size = 0
+        self._reader = wf.FrameReader(masked=False, max_size=max_size)
         self._paused = False
         self._pending: list[bytes] = []
 
@@ -168,17 +130,14 @@ class WireClient(asyncio.Protocol):
             data = self._handshake(data)
             if not data:
                 return
-        rest = self._rest
-        if rest:
-            rest += data
-            if len(rest) < self._need:
-                return
-            data = bytes(rest)
-            rest.clear()
         try:
-            self._frames(data, now)
-        except ProtocolError as exc:
-            self._fail(CLOSE_TOO_BIG if "too big" in str(exc) else CLOSE_PROTOCOL_ERROR)
+            frames = self._reader.feed(data)
+        except wf.FrameError as error:
+            self._frames(error.frames, now)
+            if self.is_open:
+                self._fail(error.code)
+            return
+        self._frames(frames, now)
 
     def eof_received(self) -> bool | None:
         return None  # close the transport
@@ -246,81 +205,25 @@ class WireClient(asyncio.Protocol):
 
     # -- receiving ---------------------------------------------------------------------------
 
-    def _frames(self, data: bytes, now: float) -> None:
-        """Handle every complete frame in `data`; keep the incomplete tail for later."""
-        n = len(data)
-        i = 0
-        self._need = 0
+    def _frames(self, frames: list[wf.Frame], now: float) -> None:
         on_message = self.on_message
-        while self.is_open:
-            if n - i < 2:
-                break
-            b0 = data[i]
-            b1 = data[i + 1]
-            size = b1 & 0x7F
-            at = i + 2
-            if size == 126:
-                if n - i < 4:
-                    break
-                size = int.from_bytes(data[at : at + 2], "big")
-                at += 2
-            elif size == 127:
-                if n - i < 10:
-                    break
-                size = int.from_bytes(data[at : at + 8], "big")
-                at += 8
-            if b1 & 0x80:
-                raise ProtocolError("a server frame is masked")
-            if b0 & 0x70:
-                raise ProtocolError("reserved bits set (no extension was negotiated)")
-            if size > self.max_size:
-                raise ProtocolError(f"frame too big: {size} bytes")
-            end = at + size
-            if end > n:
-                self._need = end - i
-                break
-            payload = data[at:end]
-            i = end
-            opcode = b0 & 0x0F
-            fin = b0 & 0x80
+        for f in frames:
+            if not self.is_open:
+                return
+            opcode = f.opcode
             if opcode in (OP_BINARY, OP_TEXT):
-                if self._fragments is not None:
-                    raise ProtocolError("a new message inside a fragmented one")
-                if fin:
-                    on_message(payload, now)
-                else:
-                    self._fragments = [payload]
-                    self._fragments_size = size
-            elif opcode == OP_CONT:
-                fragments = self._fragments
-                if fragments is None:
-                    raise ProtocolError("a continuation frame outside a message")
-                fragments.append(payload)
-                self._fragments_size += size
-                if self._fragments_size > self.max_size:
-                    raise ProtocolError(f"message too big: {self._fragments_size} bytes")
-                if fin:
-                    self._fragments = None
-                    on_message(b"".join(fragments), now)
-            elif opcode >= OP_CLOSE:
-                if not fin or size > 125:
-                    raise ProtocolError("a control frame fragmented or over 125 bytes")
-                if opcode == OP_PING:
-                    self._write(frame(OP_PONG, payload))
-                elif opcode == OP_CLOSE:
-                    self._closing(payload)
-                elif opcode != OP_PONG:
-                    raise ProtocolError(f"unknown control opcode {opcode:#x}")
-            else:
-                raise ProtocolError(f"unknown opcode {opcode:#x}")
-        if i < n and self.is_open:
-            self._rest += data[i:] if i else data
+                on_message(f.payload, now)
+            elif opcode == OP_PING:
+                self._write(frame(OP_PONG, f.payload))
+            elif opcode == OP_CLOSE:
+                self._closing(f.payload)
 
     def _closing(self, payload: bytes) -> None:
         """The server's close frame: remember its code, echo it, wait for TCP to end."""
-        if len(payload) == 1:
-            raise ProtocolError("a close frame with a 1-byte body")
-        code = int.from_bytes(payload[:2], "big") if payload else CLOSE_NO_STATUS
+        try:
+            code, _ = wf.parse_close(payload)
+        except wf.FrameError as error:
+            code = error.code
         self.close_code = code
         self.is_open = False
         if not self.close_sent:

@@ -143,12 +143,3 @@ def test_under_uvloop() -> None:
             return got
 
     assert uvloop.run(round_trip()) == [b"", b"x" * 126, b"ab" + b"cd" * 40_000 + b"ef"]
-
-
-def test_mask_matches_the_plain_xor() -> None:
-    key = bytes((1, 2, 3, 250))
-    for size in (0, 3, 4, 5, 200, 1_000):
-        payload = os.urandom(size)
-        plain = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-        assert wire.mask(payload, key) == plain
-        assert wire._mask_int(payload, key) == plain

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
-
-from starlette.websockets import WebSocket
+from typing import Any
 
 from scoring import Device
 from server.codec import decode_frames, encode
@@ -15,32 +13,42 @@ from server.rate_limit import TokenBucket
 
 
 class FakeSocket:
+    """A sink that takes every write at once (or, with `buffered`, claims that much unsent)."""
+
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.closed_with: int | None = None
+        self.aborted_with: int | None = None
+        self.buffered = 0
 
-    async def send_bytes(self, data: bytes) -> None:
-        self.frames.append(data)
+    def write_message(self, payload: bytes) -> None:
+        self.frames.append(payload)
 
-    async def close(self, code: int = 1000) -> None:
+    def buffered_bytes(self) -> int:
+        return self.buffered
+
+    def close(self, code: int) -> None:
         self.closed_with = code
+
+    def abort(self, code: int) -> None:
+        self.aborted_with = code
 
 
 async def settle() -> None:
-    """Let the drain task run to the end of what is queued."""
+    """Let the flush scheduled with the loop run."""
     for _ in range(10):
         await asyncio.sleep(0)
 
 
 def connection(socket: FakeSocket, interval_s: float = 0.0) -> Connection:
-    ws = cast(WebSocket, socket)
-    return Connection(1, ws, 7, Device(True, True), TokenBucket(10, 10), 1024 * 1024, interval_s)
+    return Connection(
+        1, socket, 7, Device(True, True), TokenBucket(10, 10), 1024 * 1024, interval_s
+    )
 
 
 async def test_a_busy_client_gets_one_write_per_interval_an_idle_one_at_once() -> None:
     socket = FakeSocket()
     c = connection(socket, interval_s=0.2)
-    c.start()
     c.send(encode(Pong(1)))
     await settle()
     assert len(socket.frames) == 1  # idle until now: at once
@@ -55,25 +63,23 @@ async def test_a_busy_client_gets_one_write_per_interval_an_idle_one_at_once() -
     c.send(encode(Pong(6)))
     await settle()
     assert decode_frames(socket.frames[-1]) == [Pong(6)]
-    c.cancel()
+    c.lost()
 
 
 async def test_a_lone_frame_goes_out_as_it_is() -> None:
     socket = FakeSocket()
     c = connection(socket)
-    c.start()
     frame = encode(Pong(3))
     c.send(frame)
     await settle()
     assert socket.frames == [frame]
     assert c.sent == 1 and c.queued_bytes == 0
-    c.cancel()
+    c.lost()
 
 
 async def test_frames_queued_together_leave_as_one_batch_in_order() -> None:
     socket = FakeSocket()
     c = connection(socket)
-    c.start()
     messages = [Ack(n) for n in range(1, 41)]
     for m in messages:
         c.send(encode(m))
@@ -82,14 +88,13 @@ async def test_frames_queued_together_leave_as_one_batch_in_order() -> None:
     assert decode_frames(socket.frames[0]) == messages
     assert c.sent == 40 and c.queued_bytes == 0
     c.close(1000)
-    await c.wait_closed(1.0)
+    await settle()
     assert socket.closed_with == 1000
 
 
 async def test_a_batch_never_passes_the_client_frame_limit() -> None:
     socket = FakeSocket()
     c = connection(socket)
-    c.start()
     big = PeerPoints(1, 2, 3, bytes(24 * 1000))  # about 24 KB each
     frames = [encode(PeerPoints(n, 2, 3, big.bin)) for n in range(1, 8)]
     for frame in frames:
@@ -99,4 +104,43 @@ async def test_a_batch_never_passes_the_client_frame_limit() -> None:
     received: list[Any] = [m for f in socket.frames for m in decode_frames(f)]
     assert [m.rseq for m in received] == list(range(1, 8))
     assert 1 < len(socket.frames) < len(frames)
-    c.cancel()
+    c.lost()
+
+
+async def test_a_backlog_past_the_bound_cuts_the_client_off_as_slow() -> None:
+    socket = FakeSocket()
+    c = Connection(1, socket, 7, Device(True, True), TokenBucket(10, 10), 4096, 0.0)
+    assert c.send(bytes(1000))
+    socket.buffered = 3500  # the transport still holds that much the client has not read
+    assert not c.send(bytes(1000))
+    assert socket.aborted_with == 4408  # slow_consumer
+    assert not c.send(bytes(10))  # and nothing more is queued
+
+
+async def test_frames_wait_while_the_transport_is_paused_and_leave_as_one_batch() -> None:
+    socket = FakeSocket()
+    c = connection(socket)
+    c.pause_writing()
+    for n in range(1, 4):
+        c.send(encode(Pong(n)))
+    await settle()
+    assert socket.frames == []
+    c.resume_writing()
+    await settle()
+    assert [decode_frames(f) for f in socket.frames] == [[Pong(1), Pong(2), Pong(3)]]
+
+
+async def test_close_waits_for_the_queued_frames_and_lost_ends_the_wait() -> None:
+    socket = FakeSocket()
+    c = connection(socket)
+    c.send(encode(Pong(1)))
+    c.close(1001)
+    assert not c.send(encode(Pong(2)))  # nothing after a close
+    await settle()
+    assert decode_frames(socket.frames[0]) == [Pong(1)] and socket.closed_with == 1001
+    waiter = asyncio.create_task(c.wait_closed(5.0))
+    await settle()
+    assert not waiter.done()
+    c.lost()
+    await asyncio.wait_for(waiter, 1.0)
+    assert c.closed

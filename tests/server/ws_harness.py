@@ -32,6 +32,7 @@ from server.app import create_app
 from server.codec import decode_frames, encode
 from server.config import Settings
 from server.protocol import Ack, DeviceInfo, Hello, LiveFeedback, Message, Welcome
+from server.serving import uvicorn_config
 
 M = TypeVar("M", bound=Message)
 PASSWORD = "Correct horse 7"
@@ -88,9 +89,7 @@ def _run(url: str, options: dict[str, Any], backend: str, **overrides: Any) -> I
         password_hasher=CHEAP_HASHER,
     )
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{backend}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
