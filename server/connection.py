@@ -84,6 +84,11 @@ class Connection:
     def queued_bytes(self) -> int:
         return self._queued_bytes
 
+    @property
+    def closing(self) -> bool:
+        """A close was asked for (or the link is gone): nothing more is sent."""
+        return self.closed or self._close_code is not None
+
     def send(self, frame: bytes) -> bool:
         """Queue a frame; False (and the connection is being closed) if it overflowed."""
         if self.closed or self._close_code is not None:

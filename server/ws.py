@@ -6,8 +6,9 @@ then every message is rate-limited, decoded (a `ProtocolError` becomes an `error
 a close where the code demands one) and handed to the hub in a task of its own (about 2 us).
 One message is handled at a time: the messages read while a handler runs wait in a small
 inbox and are then handled in order; once INBOX_PAUSE wait, the socket is not read until the
-inbox is empty (TCP pushes back on a client that sends faster than it is served). Nothing a client sends can raise out of here: an unexpected
-failure on one message is logged and answered with `internal`, and the connection goes on.
+inbox is empty (TCP pushes back on a client that sends faster than it is served). Nothing a
+client sends can raise out of here: an unexpected failure on one message is logged and
+answered with `internal`, and the connection goes on.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ class LiveSession:
     # -- what the transport tells ----------------------------------------------------------------
 
     def on_message(self, payload: bytes) -> None:
-        if self.ended:
-            return
+        if self.ended or self.connection.closing:
+            return  # a client told to go away (or refused) is not served meanwhile
         if self._busy is not None:
             self._inbox.append(payload)
             if len(self._inbox) >= INBOX_PAUSE:

@@ -1,7 +1,9 @@
 """The load test's baseline: a bare relay on the server's own stack, without scoring or storage.
 
-Starlette + uvicorn with the same loop, HTTP and WebSocket settings as `inkroom serve`, and the
-project's codec (`server.codec`), strict decoding included. It understands just enough of the
+Starlette + uvicorn (the issue's baseline stack) with the same loop and HTTP settings as
+`inkroom serve`, uvicorn's own WebSocket implementation without per-message deflate (`inkroom
+serve` hands `/ws` to `server/ws_transport.py` instead), and the project's codec
+(`server.codec`), strict decoding included. It understands just enough of the
 protocol for the load bots: `hello` (any token; users are numbered per connection),
 `create_room` / `join_room` by code, `start_room` (answered with `room_started` and
 `step_started` like the real server, so the bots run unchanged), `stroke_begin` (to number
@@ -146,7 +148,8 @@ def main() -> None:
     def installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
 
-    # the same settings `inkroom serve` gives uvicorn (server/cli_serve.py)
+    # the loop and HTTP settings `inkroom serve` gives uvicorn (server/serving.py), with
+    # uvicorn's own WebSocket layer: the Starlette + uvicorn baseline the issue names
     uvicorn.run(
         create_relay(),
         host="127.0.0.1",
