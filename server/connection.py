@@ -94,9 +94,7 @@ class Connection:
         if self.closed or self._close_code is not None:
             return False
         queued = self._queued_bytes + len(frame)
-        if queued > self.max_queue_bytes or (
-            queued + self.sink.buffered_bytes() > self.max_queue_bytes
-        ):
+        if queued + self.sink.buffered_bytes() > self.max_queue_bytes:
             log.warning("connection %d: send queue over %d bytes", self.cid, self.max_queue_bytes)
             self.close(CLOSE_CODES["slow_consumer"], drop_pending=True)
             return False

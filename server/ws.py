@@ -28,8 +28,8 @@ from server.codec import decode, encode
 from server.connection import Connection, Sink
 from server.http_api import Services
 from server.hub import Hub
-from server.protocol import Error, GoingAway, Hello, Welcome
-from server.protocol_errors import CLOSE_CODES, CLOSE_GOING_AWAY, ProtocolError
+from server.protocol import Error, GoingAway, Hello, Message, Welcome
+from server.protocol_errors import CLOSE_CODES, CLOSE_GOING_AWAY, ERROR_CODES, ProtocolError
 from server.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ HELLO_TIMEOUT_S: Final = 10.0
 # messages waiting for the handler before the socket stops being read (pausing and resuming
 # are system calls: not for every message that arrives while its predecessor is handled)
 INBOX_PAUSE: Final = 32
-RATE_LIMITED: Final = Error("rate_limited", "too many messages: this one was dropped")
+# encoded once: a flood gets this answer many times a second
+RATE_LIMITED: Final = encode(Error("rate_limited", "too many messages: this one was dropped"))
 
 
 class Link(Sink, Protocol):
@@ -110,7 +111,7 @@ class LiveSession:
     def refuse(self, code: str, message: str) -> None:
         """Send an error; close the connection too where the code says so."""
         self.connection.send(encode(Error(code, message)))
-        if ProtocolError(code, message).close:
+        if ERROR_CODES[code][0]:  # the code closes the connection
             self.connection.close(CLOSE_CODES.get(code, 1008))
 
     def _process(self, payload: bytes) -> None:
@@ -123,7 +124,7 @@ class LiveSession:
             return
         connection = self.connection
         if not connection.rate.take(time.monotonic()):
-            connection.send(encode(RATE_LIMITED))
+            connection.send(RATE_LIMITED)
             return
         try:
             message = decode(payload, limits=self.hub.limits)
@@ -133,7 +134,7 @@ class LiveSession:
         self.services.metrics.messages_in.inc(labels=(message.TYPE,))
         self._run(self._handle(message))
 
-    async def _handle(self, message: Any) -> None:
+    async def _handle(self, message: Message) -> None:
         started = time.perf_counter()
         try:
             await self.hub.handle(self.connection, message)

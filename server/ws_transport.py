@@ -88,11 +88,11 @@ class WebSocketProtocol(asyncio.Protocol):
         self.server_state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
+        if self._failed:
+            return
         reader = self.reader
         if reader is None:
             self._handshake(data)
-            return
-        if self._failed:
             return
         self._heard = True
         try:
@@ -203,8 +203,7 @@ class WebSocketProtocol(asyncio.Protocol):
             + b"Connection: close\r\n\r\n"
             + body
         )
-        self._failed = True
-        self.reader = wf.FrameReader(masked=True, max_size=0)  # nothing more is parsed
+        self._failed = True  # nothing more is read
         self.transport.close()
 
     def _keep_alive(self, interval: float) -> None:
@@ -247,8 +246,6 @@ class WebSocketProtocol(asyncio.Protocol):
         if self._reading_paused:
             self.resume_reading()  # its close echo must be read
         self.close(code, timeout=SLOW_CLOSE_TIMEOUT_S)
-        if self.session is not None:
-            self.session.connection.lost()
 
     def pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None:

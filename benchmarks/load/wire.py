@@ -47,9 +47,6 @@ _KEY_POOL_BYTES: Final = 4096
 
 OnMessage = Callable[[bytes, float], None]
 OnClose = Callable[[int], None]
-ProtocolError = wf.FrameError  # the server broke RFC 6455 (failed with 1002 or 1009)
-accept_for = wf.accept_for
-mask = wf.mask
 
 
 class HandshakeError(Exception):
@@ -187,7 +184,7 @@ class WireClient(asyncio.Protocol):
             self._refuse("no Upgrade: websocket")
         elif "upgrade" not in headers.get("connection", "").lower():
             self._refuse("no Connection: Upgrade")
-        elif headers.get("sec-websocket-accept") != accept_for(self.key):
+        elif headers.get("sec-websocket-accept") != wf.accept_for(self.key):
             self._refuse("wrong Sec-WebSocket-Accept")
         elif headers.get("sec-websocket-extensions"):
             self._refuse("the server chose an extension none was offered")

@@ -8,8 +8,7 @@ import math
 import httpx
 import numpy as np
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-from ws_harness import CATALOG, STYLUS, LiveServer, Raw, live, open_raw, stroke_rows
+from ws_harness import CATALOG, STYLUS, LiveServer, Raw, closed_with, live, open_raw, stroke_rows
 
 from server.codec import encode
 from server.protocol import (
@@ -44,14 +43,6 @@ from server.protocol import (
 __all__ = ["live"]  # the fixture, imported to be found
 
 LESSON = "steady-lines"
-
-
-async def closed_with(raw: Raw) -> int | None:
-    try:
-        while True:
-            await raw.recv(5)
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
 
 
 async def test_ws_room_three_players_every_state(live: LiveServer) -> None:

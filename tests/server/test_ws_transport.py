@@ -9,8 +9,8 @@ import os
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from ws_harness import STYLUS, LiveServer, Raw, live, open_raw
+from websockets.exceptions import InvalidStatus
+from ws_harness import STYLUS, LiveServer, Raw, closed_with, live, open_raw
 
 from server import ws_frames as wf
 from server.codec import encode
@@ -82,14 +82,6 @@ async def test_ws_pings_are_answered_and_a_fragmented_hello_is_read_whole(
     assert ws.close_code == 1000  # the server echoed our close
 
 
-async def close_code(raw: Raw) -> int | None:
-    try:
-        while True:
-            await raw.recv(10)
-    except ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd is not None else None
-
-
 async def test_ws_text_frames_and_oversized_frames_are_refused_with_codes(
     live: LiveServer,
 ) -> None:
@@ -97,13 +89,13 @@ async def test_ws_text_frames_and_oversized_frames_are_refused_with_codes(
     raw, _ = await open_raw(live, token)
     await raw.send_bytes("text is not the protocol")
     assert (await raw.expect(Error)).code == "bad_frame"
-    assert await close_code(raw) == 4400
+    assert await closed_with(raw) == 4400
 
     raw, welcome = await open_raw(live, token)
     limit = int(welcome.limits["max_frame_bytes"])
     await raw.send_bytes(bytes(limit + 1))
     assert (await raw.expect(Error)).code == "too_large"
-    assert await close_code(raw) == 4413
+    assert await closed_with(raw) == 4413
 
 
 async def test_ws_a_frame_that_breaks_rfc_6455_fails_the_connection_with_1002(
@@ -112,7 +104,7 @@ async def test_ws_a_frame_that_breaks_rfc_6455_fails_the_connection_with_1002(
     raw, _ = await open_raw(live, live.signup("rsv"))
     transport = raw.ws.transport
     transport.write(bytes((0xC2, 0x80)) + os.urandom(4))  # RSV1 set, no extension agreed
-    assert await close_code(raw) == 1002
+    assert await closed_with(raw) == 1002
 
 
 async def test_ws_a_bad_handshake_does_not_stop_a_good_one(live: LiveServer) -> None:

@@ -26,6 +26,7 @@ import uvicorn
 from http_harness import CHEAP_HASHER, SECRET_KEY
 from postgres_support import app_database
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from lessons import load_catalog
 from server.app import create_app
@@ -152,6 +153,15 @@ class Raw:
 
     def seen(self, kind: type[M]) -> list[M]:
         return [m for m in self.inbox if isinstance(m, kind)]
+
+
+async def closed_with(raw: Raw) -> int | None:
+    """Read until the server closes; the code of its close frame (None: no close frame)."""
+    try:
+        while True:
+            await raw.recv(10)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd is not None else None
 
 
 async def open_raw(
