@@ -100,6 +100,20 @@ def live_update(
     return kept, d[kept - 1]
 
 
+def _target_args(spec: StepSpec) -> list[tuple[Any, ...]]:
+    """Each target's arguments to `live_update`, sliced out of the spec once per step, not
+    once per batch (and its scalars as Python's own, which numba's dispatch types fastest)."""
+    args = []
+    for j in range(spec.n_targets):
+        args.append((
+            spec.segments[spec.seg_offsets[j] : spec.seg_offsets[j + 1]], spec.grids[j],
+            spec.cell_starts[spec.cell_offsets[j] : spec.cell_offsets[j + 1]],
+            spec.cands[spec.cand_offsets[j] : spec.cand_offsets[j + 1]],
+            float(spec.target_lengths[j]), bool(spec.target_closed[j]), float(spec.tolerance_px),
+        ))  # fmt: skip
+    return args
+
+
 class LiveScorer:
     """Scores one step while it is drawn: begin_stroke, add_points..., end_stroke, result."""
 
@@ -119,6 +133,7 @@ class LiveScorer:
         self._lstate = np.zeros(N_LIVE)
         self._bins = np.zeros(C.COVERAGE_BINS, dtype=np.bool_)
         self._target = -1
+        self._target_args = _target_args(spec)
 
     # -- drawing --------------------------------------------------------------------------
 
@@ -157,24 +172,17 @@ class LiveScorer:
             self._buf = grown
         if self._target < 0 and not self._choose_target(rows):
             return LiveFeedback(0, 0.0, 0.0, False, self._n)
-        spec, j = self.spec, self._target
+        seg, grid, cells, cands, length, closed, tol = self._target_args[self._target]
         bits, mask = as_bits(rows)
         kept, deviation = live_update(
             rows, bits, mask, self._buf, self._n, self._rstate, self._counts,
-            spec.segments[spec.seg_offsets[j] : spec.seg_offsets[j + 1]], spec.grids[j],
-            spec.cell_starts[spec.cell_offsets[j] : spec.cell_offsets[j + 1]],
-            spec.cands[spec.cand_offsets[j] : spec.cand_offsets[j + 1]],
-            spec.target_lengths[j], spec.target_closed[j], spec.tolerance_px,
-            self._bins, self._lstate,
+            seg, grid, cells, cands, length, closed, tol, self._bins, self._lstate,
         )  # fmt: skip
         self._n += kept
         return LiveFeedback(
-            target=j,
-            progress=float(self._lstate[L_COVERED]) / C.COVERAGE_BINS,
-            deviation=float(deviation),
-            off_path=bool(deviation > spec.tolerance_px),
-            points=self._n,
-        )
+            self._target, float(self._lstate[L_COVERED]) / C.COVERAGE_BINS, deviation,
+            deviation > tol, self._n,
+        )  # fmt: skip
 
     def _choose_target(self, rows: Any) -> bool:
         finite = np.isfinite(rows).all(axis=1)

@@ -74,6 +74,12 @@ class Connection:
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._flush_due: asyncio.Handle | None = None
+        # The sink's backlog as of our last write. Until the next one it shrinks as the kernel
+        # takes it, and grows only by the transport's own few control frames while the
+        # transport is not paused (past its high-water mark it pauses us, and then the sink
+        # is asked each time), so the bound is checked against it and the sink asked only when
+        # that check fails.
+        self._sink_backlog = 0
         self._paused = False
         self._close_code: int | None = None
         self._lost: asyncio.Future[None] = self._loop.create_future()
@@ -94,7 +100,9 @@ class Connection:
         if self.closed or self._close_code is not None:
             return False
         queued = self._queued_bytes + len(frame)
-        if queued + self.sink.buffered_bytes() > self.max_queue_bytes:
+        if (self._paused or queued + self._sink_backlog > self.max_queue_bytes) and (
+            queued + self._refresh_backlog() > self.max_queue_bytes
+        ):
             log.warning("connection %d: send queue over %d bytes", self.cid, self.max_queue_bytes)
             self.close(CLOSE_CODES["slow_consumer"], drop_pending=True)
             return False
@@ -103,6 +111,10 @@ class Connection:
         if self._flush_due is None and not self._paused:
             self._schedule()
         return True
+
+    def _refresh_backlog(self) -> int:
+        self._sink_backlog = backlog = self.sink.buffered_bytes()
+        return backlog
 
     def _schedule(self) -> None:
         delay = self._last_write + self.send_interval_s - self._loop.time()
@@ -135,6 +147,13 @@ class Connection:
         or, when more are waiting, as many as fit in one `batch` frame (one write, one
         WebSocket frame for the client to read, instead of one each)."""
         queue = self._queue
+        if len(queue) <= BATCH_MAX_MESSAGES and self._queued_bytes <= BATCH_MAX_BYTES:
+            # all of it in one frame: what a send interval's worth of messages nearly always is
+            count = len(queue)
+            frames = list(queue)
+            queue.clear()
+            self._queued_bytes = 0
+            return (frames[0] if count == 1 else encode_batch(frames)), count
         first = queue.popleft()
         size = len(first)
         if not queue or size + len(queue[0]) > BATCH_MAX_BYTES:
@@ -162,6 +181,7 @@ class Connection:
             wrote = True
         if wrote:
             self._last_write = self._loop.time()
+            self._refresh_backlog()
         if self._close_code is not None and not self._queue:
             self.sink.close(self._close_code)
 

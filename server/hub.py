@@ -17,9 +17,9 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
 
@@ -167,12 +167,44 @@ class Hub:
     # -- messages ----------------------------------------------------------------------------
 
     async def handle(self, connection: Connection, message: Message) -> None:
+        pending = self.handle_now(connection, message)
+        if pending is not None:
+            await pending
+
+    def handle_now(
+        self, connection: Connection, message: Message
+    ) -> Coroutine[Any, Any, None] | None:
+        """Handle a message as far as it goes without waiting: None when it is done, else
+        the rest to await (persisting what it recorded, or a message that asks the database,
+        such as create_room). Drawing in a room or an attempt is done here, frames queued,
+        with no task and no await: that is nearly every message a client sends."""
         state = self.users[connection.user]
-        now = self.clock()
+        if isinstance(message, Resume | StartAttempt | CreateRoom | JoinRoom):
+            return self._handle_waiting(state, connection, message)
+        room = state.room
+        outputs: list[Output]
         try:
             if isinstance(message, Ping):
-                self._send(state.user, direct(state.user, Pong(message.nonce)))
-            elif isinstance(message, Resume):
+                outputs, room = [direct(state.user, Pong(message.nonce))], None
+            elif room is not None and hasattr(message, "seq"):
+                outputs = room.handle(state.user, message, self.clock())
+            elif state.attempt is not None and hasattr(message, "seq"):
+                outputs, room = state.attempt.handle(message, self.clock()), None
+            elif hasattr(message, "seq"):
+                raise ProtocolError("not_in_room", f"{message.TYPE}: no attempt or room open")
+            else:
+                raise ProtocolError("bad_state", f"{message.TYPE}: not now")
+        except ProtocolError as error:
+            outputs, room = refusal(state.user, error, getattr(message, "seq", None)), None
+        records = self._deliver(outputs, room)
+        return self._persist_all(records, room) if records else None
+
+    async def _handle_waiting(
+        self, state: UserState, connection: Connection, message: Message
+    ) -> None:
+        now = self.clock()
+        try:
+            if isinstance(message, Resume):
                 await self._resume(state, connection, message, now)
             elif isinstance(message, StartAttempt):
                 await self._start_attempt(state, message, now)
@@ -180,14 +212,6 @@ class Hub:
                 await self._create_room(state, message, now)
             elif isinstance(message, JoinRoom):
                 await self._join_room(state, connection, message, now)
-            elif state.room is not None and hasattr(message, "seq"):
-                await self._apply(state.room.handle(state.user, message, now), state.room)
-            elif state.attempt is not None and hasattr(message, "seq"):
-                await self._apply(state.attempt.handle(message, now), None)
-            elif hasattr(message, "seq"):
-                raise ProtocolError("not_in_room", f"{message.TYPE}: no attempt or room open")
-            else:
-                raise ProtocolError("bad_state", f"{message.TYPE}: not now")
         except ProtocolError as error:
             await self._apply(refusal(state.user, error, getattr(message, "seq", None)), None)
 
@@ -357,7 +381,13 @@ class Hub:
 
     async def _apply(self, outputs: Iterable[Output], room: Room | None) -> None:
         """Carry out a core's outputs; `room` is where a ROOM broadcast goes (None: an attempt).
-        No default: every caller states it, so a room's outputs cannot lose their room.
+        No default: every caller states it, so a room's outputs cannot lose their room."""
+        records = self._deliver(outputs, room)
+        if records:
+            await self._persist_all(records, room)
+
+    def _deliver(self, outputs: Iterable[Output], room: Room | None) -> list[Output]:
+        """Queue every frame, close what is to be closed; the records left to persist.
 
         Every frame is queued before anything is persisted: queueing never waits, while the
         writer may (backpressure), and a wait there would let messages another member's
@@ -380,6 +410,9 @@ class Hub:
                     state.connection.close(CLOSE_CODES.get(out.code, 1008))
             else:
                 records.append(out)
+        return records
+
+    async def _persist_all(self, records: list[Output], room: Room | None) -> None:
         for record in records:
             await self._persist(record, room)
 

@@ -66,10 +66,14 @@ class Counter(_Metric):
         self._values: dict[Labels, float] = {} if labelnames else {(): 0.0}
 
     def inc(self, amount: float = 1.0, labels: Sequence[str] = ()) -> None:
+        # on the hot path (a few calls a message): the checks of _key, inline
         if amount < 0:
             raise ValueError("a counter only goes up")
-        key = self._key(labels)
-        self._values[key] = self._values.get(key, 0.0) + float(amount)
+        key = labels if type(labels) is tuple else tuple(labels)
+        if len(key) != len(self.labelnames):
+            self._key(labels)  # raises, naming the labels
+        values = self._values
+        values[key] = values.get(key, 0.0) + amount
 
     def value(self, labels: Sequence[str] = ()) -> float:
         return self._values.get(self._key(labels), 0.0)

@@ -41,14 +41,16 @@ class RoomHistory:
         """Number a message (`build` gets its rseq), encode it once, keep it, and send it."""
         message = build(self.next_rseq())
         frame = encode(message)
-        self._entries.append((self.rseq, None if to == ROOM else to, exclude, frame))
+        entries = self._entries
+        entries.append((self.rseq, None if to == ROOM else to, exclude, frame))
         self.bytes += len(frame)
-        while len(self._entries) > self.max_messages or (
-            self.bytes > self.max_bytes and len(self._entries) > 1
-        ):
-            dropped = self._entries.popleft()
-            self.floor = dropped[0]
-            self.bytes -= len(dropped[3])
+        if len(entries) > self.max_messages or self.bytes > self.max_bytes:
+            while len(entries) > self.max_messages or (
+                self.bytes > self.max_bytes and len(entries) > 1
+            ):
+                dropped = entries.popleft()
+                self.floor = dropped[0]
+                self.bytes -= len(dropped[3])
         return Send(to, message, frame, exclude)
 
     def since(self, last_rseq: int, user: int) -> list[bytes] | None:

@@ -3,9 +3,10 @@
 The transport (`server/ws_transport.py`) hands each whole binary message to `on_message`, inside
 its `data_received`. A connection must say `hello` with a valid token within HELLO_TIMEOUT_S;
 then every message is rate-limited, decoded (a `ProtocolError` becomes an `error` message, and
-a close where the code demands one) and handed to the hub in a task of its own (about 2 us).
-One message is handled at a time: the messages read while a handler runs wait in a small
-inbox and are then handled in order; once INBOX_PAUSE wait, the socket is not read until the
+a close where the code demands one) and handed to the hub, which handles it at once where it
+needs no await (drawing: nearly every message) and else hands back the rest, which runs in a
+task. One message is handled at a time: the messages read while such a task runs wait in a
+small inbox and are then handled in order; once INBOX_PAUSE wait, the socket is not read until the
 inbox is empty (TCP pushes back on a client that sends faster than it is served). Nothing a
 client sends can raise out of here: an unexpected failure on one message is logged and
 answered with `internal`, and the connection goes on.
@@ -132,20 +133,29 @@ class LiveSession:
             self.refuse(error.code, error.message)
             return
         self.services.metrics.messages_in.inc(labels=(message.TYPE,))
-        self._run(self._handle(message))
-
-    async def _handle(self, message: Message) -> None:
         started = time.perf_counter()
         try:
-            await self.hub.handle(self.connection, message)
+            pending = self.hub.handle_now(connection, message)
         except Exception:
-            log.exception("connection %d: %s failed", self.connection.cid, message.TYPE)
-            seq = getattr(message, "seq", None)
-            self.connection.send(
-                encode(Error("internal", "the server failed on this message", seq))
-            )
-        if message.TYPE == "points":
+            self._failed(message)
+            return
+        if pending is not None:
+            self._run(self._finish(message, pending))
+        elif message.TYPE == "points":
             self.services.metrics.scoring_latency.observe(time.perf_counter() - started)
+
+    async def _finish(self, message: Message, pending: Coroutine[Any, Any, None]) -> None:
+        """What a message has left to await (persisting, or asking the database), in a task:
+        the messages that arrive meanwhile wait for it in the inbox."""
+        try:
+            await pending
+        except Exception:
+            self._failed(message)
+
+    def _failed(self, message: Message) -> None:
+        log.exception("connection %d: %s failed", self.connection.cid, message.TYPE)
+        seq = getattr(message, "seq", None)
+        self.connection.send(encode(Error("internal", "the server failed on this message", seq)))
 
     def _run(self, coro: Coroutine[Any, Any, None]) -> None:
         self._busy = task = asyncio.get_running_loop().create_task(coro)

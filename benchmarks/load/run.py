@@ -61,11 +61,12 @@ def _machine_busy_s() -> tuple[float, float]:
     return (sum(fields[:8]) - idle) / tick, fields[7] / tick
 
 
-def _cpu_s(pid: int) -> float:
-    """utime + stime of a process (all its threads), in seconds."""
+def _cpu_s(pid: int) -> tuple[float, float]:
+    """utime + stime of a process (all its threads), and stime alone, in seconds."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, int(fields[12]) / tick
 
 
 @dataclass
@@ -180,7 +181,8 @@ def run_load(
         time.sleep(max(0.0, start - time.monotonic()))
         cpu0, busy0 = _cpu_s(target.process.pid), _machine_busy_s()
         time.sleep(max(0.0, start + seconds - time.monotonic()))
-        server_cpu = _cpu_s(target.process.pid) - cpu0
+        cpu1 = _cpu_s(target.process.pid)
+        server_cpu, server_sys = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
         busy1 = _machine_busy_s()
         machine_busy, stolen = busy1[0] - busy0[0], busy1[1] - busy0[1]
         parts = []
@@ -197,6 +199,7 @@ def run_load(
                 w.join(5)
     run = _merge(target.kind, len(rooms) * size, seconds, server_cpu, parts, n_proc)
     run["machine_cpu_share"] = machine_busy / seconds
+    run["server_system_share"] = server_sys / seconds  # the kernel's part of the server's CPU
     # what neither the server nor the bots used: other work on the machine (and this parent),
     # the kernel's softirq work, and CPU the host stole from this virtual machine
     run["other_cpu_share"] = max(0.0, (machine_busy - server_cpu - run["client_cpu_s"]) / seconds)
@@ -269,7 +272,8 @@ def table(runs: list[dict[str, Any]]) -> str:
     head = (
         f"{'target':<7}{'players':>8}{'batch/s':>9}{'peer p50':>9}{'p95':>7}{'p99':>7}"
         f"{'max':>8}{'fb p50':>8}{'p95':>7}{'p99':>7}{'max':>8}{'delivered':>11}{'errors':>7}"
-        f"{'lost':>6}{'srv cpu':>8}{'cli cpu':>8}{'other':>6}{'stolen':>7}{'us/msg':>7}"
+        f"{'lost':>6}{'srv cpu':>8}{'of sys':>7}{'cli cpu':>8}{'other':>6}{'stolen':>7}"
+        f"{'us/msg':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in runs:
@@ -281,7 +285,8 @@ def table(runs: list[dict[str, Any]]) -> str:
             f"{_ms(peer['p50']):>9}{_ms(peer['p95']):>7}{_ms(peer['p99']):>7}{_ms(peer['max']):>8}"
             f"{_ms(fb['p50']):>8}{_ms(fb['p95']):>7}{_ms(fb['p99']):>7}{_ms(fb['max']):>8}"
             f"{r['messages_delivered']:>11}{errors:>7}{lost:>6}"
-            f"{r['server_cpu_share']:>7.0%} {r['client_cpu_share']:>7.0%}"
+            f"{r['server_cpu_share']:>7.0%} {r.get('server_system_share', 0.0):>6.0%}"
+            f"{r['client_cpu_share']:>7.0%} "
             f"{r.get('other_cpu_share', 0.0):>6.0%}{r.get('stolen_cpu_share', 0.0):>7.0%}"
             f"{_ms(r['server_cpu_us_per_message']):>7}"
         )

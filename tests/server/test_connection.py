@@ -13,16 +13,20 @@ from server.rate_limit import TokenBucket
 
 
 class FakeSocket:
-    """A sink that takes every write at once (or, with `buffered`, claims that much unsent)."""
+    """A sink that takes every write at once (or, with `holding`, keeps what it is given
+    unsent, as a transport does for a client that stopped reading)."""
 
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.closed_with: int | None = None
         self.aborted_with: int | None = None
+        self.holding = False
         self.buffered = 0
 
     def write_message(self, payload: bytes) -> None:
         self.frames.append(payload)
+        if self.holding:
+            self.buffered += len(payload)
 
     def buffered_bytes(self) -> int:
         return self.buffered
@@ -110,11 +114,25 @@ async def test_a_batch_never_passes_the_client_frame_limit() -> None:
 async def test_a_backlog_past_the_bound_cuts_the_client_off_as_slow() -> None:
     socket = FakeSocket()
     c = Connection(1, socket, 7, Device(True, True), TokenBucket(10, 10), 4096, 0.0)
-    assert c.send(bytes(1000))
-    socket.buffered = 3500  # the transport still holds that much the client has not read
-    assert not c.send(bytes(1000))
+    socket.holding = True  # the client reads nothing: the transport keeps what it is given
+    for _ in range(2):
+        assert c.send(bytes(1500))
+        await settle()
+    assert socket.buffered == 3000 and socket.aborted_with is None
+    assert c.send(bytes(1000))  # queued + unsent: 4000 bytes, within the bound
+    assert not c.send(bytes(1000))  # 5000: over it
     assert socket.aborted_with == 4408  # slow_consumer
     assert not c.send(bytes(10))  # and nothing more is queued
+
+
+async def test_the_bound_counts_what_the_transport_holds_however_it_got_there() -> None:
+    socket = FakeSocket()
+    c = Connection(1, socket, 7, Device(True, True), TokenBucket(10, 10), 4096, 0.0)
+    assert c.send(bytes(1000))
+    socket.buffered = 3500  # the transport's own frames (pongs to a ping flood, say), unsent,
+    c.pause_writing()  # past its high-water mark
+    assert not c.send(bytes(1000))
+    assert socket.aborted_with == 4408
 
 
 async def test_frames_wait_while_the_transport_is_paused_and_leave_as_one_batch() -> None:
