@@ -29,6 +29,7 @@ from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
+import pytest
 from argon2 import PasswordHasher, profiles
 from inkroom_client.strokes import load_shapes, stroke_rows
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -54,7 +55,7 @@ from server.ws import LiveSession
 
 LESSON = "steady-lines"
 PLAYERS = 4
-ROUNDS_PER_CALL = 50  # messages per player in one timed call
+ROUNDS_PER_CALL = 50  # one message from every player, that many times a timed call (1 room)
 CALLS = 40
 STROKES_PER_RETRY = 20
 
@@ -127,17 +128,23 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-def _expect(link: CountingLink, kind: str) -> dict[str, Any]:
-    got = list(link.received())
-    errors = [m for m in got if m["type"] == "error"]
-    assert not errors, errors
-    found = [m for m in got if m["type"] == kind]
-    assert found, f"no {kind} among {[m['type'] for m in got]}"
-    return found[0]
+async def _expect(link: CountingLink, kind: str) -> dict[str, Any]:
+    """The first `kind` message the link is given from now on (waiting up to 5 s); no error."""
+    got: list[dict[str, Any]] = []
+    for _ in range(1000):
+        got += link.received()
+        errors = [m for m in got if m["type"] == "error"]
+        assert not errors, errors
+        found = [m for m in got if m["type"] == kind]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"no {kind} among {[m['type'] for m in got]}")
 
 
 @contextlib.asynccontextmanager
-async def _room_of_four(db_dir: Path) -> AsyncIterator[list[Player]]:
+async def _rooms(db_dir: Path, rooms: int) -> AsyncIterator[list[Player]]:
+    """`rooms` active rooms of 4 players each, every player's session on a counting link."""
     settings = Settings(
         database_url=f"sqlite:///{db_dir / 'bench.db'}",
         secret_key="bench-" + "k" * 40,
@@ -149,7 +156,7 @@ async def _room_of_four(db_dir: Path) -> AsyncIterator[list[Player]]:
         async with services.sessions.begin() as db:
             users = [
                 await repo.create_user(db, email=f"bench{i}@example.com", display_name=f"p{i}")
-                for i in range(PLAYERS)
+                for i in range(PLAYERS * rooms)
             ]
         shapes, _ = load_shapes(240.0, limit=400)
         target = load_catalog().lesson(LESSON).steps[0].targets[0].astype(np.float64)
@@ -161,39 +168,35 @@ async def _room_of_four(db_dir: Path) -> AsyncIterator[list[Player]]:
             session.connection.rate = TokenBucket(1e12, 1e12)
             token = services.tokens.issue(user.id, user.role)
             session.on_message(encode(Hello(token, DeviceInfo("stylus", True, True, "bench"))))
-            for _ in range(50):
-                await asyncio.sleep(0.01)
-                if session.attached:
-                    break
-            _expect(link, "welcome")
+            await _expect(link, "welcome")
             players.append(Player(session, link, stroke_rows(shapes, target, 240.0, seed=i)))
-        host, guests = players[0], players[1:]
-        host.session.on_message(encode(CreateRoom(LESSON)))
-        await asyncio.sleep(0.2)
-        code = _expect(host.link, "room_joined")["code"]
-        for guest in guests:
-            guest.session.on_message(encode(JoinRoom(code)))
-            await asyncio.sleep(0.2)
-            _expect(guest.link, "room_joined")
-        host.session.on_message(encode(StartRoom(next(host.seq))))
-        await asyncio.sleep(0.2)
-        for p in players:
-            _expect(p.link, "step_started")
+        for r in range(rooms):
+            host, *guests = players[PLAYERS * r : PLAYERS * (r + 1)]
+            host.session.on_message(encode(CreateRoom(LESSON)))
+            code = (await _expect(host.link, "room_joined"))["code"]
+            for guest in guests:
+                guest.session.on_message(encode(JoinRoom(code)))
+                await _expect(guest.link, "room_joined")
+            host.session.on_message(encode(StartRoom(next(host.seq))))
+            for p in (host, *guests):
+                await _expect(p.link, "step_started")
         yield players
 
 
-def test_points_path_in_a_room_of_four(
-    benchmark: BenchmarkFixture, report: Callable[[str], None]
+@pytest.mark.parametrize("rooms", [1, 25])
+def test_points_path_in_rooms_of_four(
+    benchmark: BenchmarkFixture, report: Callable[[str], None], rooms: int
 ) -> None:
     loop = asyncio.new_event_loop()
+    per_call = ROUNDS_PER_CALL // rooms or 1  # rounds a timed call
     with tempfile.TemporaryDirectory() as tmp:
-        room = _room_of_four(Path(tmp))
-        players = loop.run_until_complete(room.__aenter__())
+        setup = _rooms(Path(tmp), rooms)
+        players = loop.run_until_complete(setup.__aenter__())
         try:
-            scripts = [p.script(CALLS * ROUNDS_PER_CALL) for p in players]
+            scripts = [p.script(CALLS * per_call + 1) for p in players]
 
             async def rounds() -> None:
-                for _ in range(ROUNDS_PER_CALL):
+                for _ in range(per_call):
                     for p, script in zip(players, scripts, strict=True):
                         p.session.on_message(next(script))
                     await _settle()
@@ -204,18 +207,19 @@ def test_points_path_in_a_room_of_four(
                 lambda: loop.run_until_complete(rounds()), rounds=CALLS, iterations=1
             )
             cpu = time.process_time() - cpu
-            calls = benchmark.stats.stats.rounds  # type: ignore[union-attr]
-            messages = calls * ROUNDS_PER_CALL * PLAYERS
-            # every player received something from every round: nothing was refused or lost
+            # every player received something: nothing was refused, nobody was cut off
             got = list(players[0].link.received())
             assert not [m for m in got if m["type"] == "error"], got
             assert all(p.link.messages > s for p, s in zip(players, sent, strict=True))
+            assert all(p.link.closed is None for p in players)
         finally:
-            loop.run_until_complete(room.__aexit__(None, None, None))
+            loop.run_until_complete(setup.__aexit__(None, None, None))
             loop.close()
-    per = float(benchmark.stats.stats.median) * 1e6 / (ROUNDS_PER_CALL * PLAYERS)  # type: ignore[union-attr]
+    messages = per_call * len(players)
+    median = float(benchmark.stats.stats.median)  # type: ignore[union-attr]
     report(
-        f"whole path, room of 4, one message (mostly 4-point batches): {per:.1f} us wall, "
-        f"{cpu * 1e6 / messages:.1f} us CPU (writer thread included); peer: the load test's "
-        "server CPU per batch (docs/load.md)"
+        f"whole path, {rooms} room(s) of 4, one message (mostly 4-point batches): "
+        f"{median * 1e6 / messages:.1f} us wall, {cpu * 1e6 / (CALLS * messages):.1f} us CPU "
+        "(the writer thread's included); peer: the load test's server CPU per batch "
+        "(docs/load.md)"
     )

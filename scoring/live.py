@@ -221,7 +221,7 @@ class LiveScorer:
         self._counts[4] += spread_timestamps(t)
         points[:, 2] = t
         self._total_counts += self._counts
-        stroke = Stroke.from_points(points)
+        stroke = Stroke.from_repaired(points)  # repaired as it came: not checked again
         self._strokes.append(stroke)
         self._targets.append(self._target)
         if self.spec.mode == "copy":  # the frame moves with every stroke: rescore the step

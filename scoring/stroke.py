@@ -92,6 +92,17 @@ class Stroke:
             raise ValueError(f"points: expected shape (n, {N_WIRE_COLUMNS}), got {arr.shape}")
         return cls(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
 
+    @classmethod
+    def from_repaired(cls, points: FloatArray) -> Stroke:
+        """A stroke from (n, 6) rows that `scoring.ingest` repaired. They hold every invariant
+        already (finite, t never decreasing, pressure and tilt in range), so nothing is
+        checked again: the live scorer makes one of these at every stroke's end. Each column
+        is a C-contiguous float64 copy."""
+        columns = np.ascontiguousarray(np.asarray(points, dtype=np.float64).T)
+        stroke = cls.__new__(cls)
+        stroke.x, stroke.y, stroke.t, stroke.pressure, stroke.tilt_x, stroke.tilt_y = columns
+        return stroke
+
     def to_points(self) -> FloatArray:
         """The stroke as an (n, 6) float64 array in the wire column order."""
         return np.column_stack((self.x, self.y, self.t, self.pressure, self.tilt_x, self.tilt_y))

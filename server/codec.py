@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import sys
 import threading
 import types
@@ -362,7 +363,13 @@ def _plain(value: Any) -> Any:
 _ENCODED: Final[dict[type[Message], tuple[tuple[str, bool], ...]]] = {
     s.cls: tuple(s.encoded) for s in _STRUCTS.values()
 }
-
+# a message of scalar fields only (feedback, peer points, acks: the hot ones) is read with one
+# attrgetter call; one of several fields gives a tuple of them
+_SCALAR_ONLY: Final[dict[type[Message], tuple[tuple[str, ...], Callable[[Any], Any]]]] = {
+    cls: (tuple(name for name, _ in fields), operator.attrgetter(*(name for name, _ in fields)))
+    for cls, fields in _ENCODED.items()
+    if len(fields) > 1 and all(scalar for _, scalar in fields)
+}
 
 _PACKERS = threading.local()  # a msgpack Packer is not to be shared between threads
 
@@ -374,11 +381,15 @@ def _packer() -> Callable[[Any], bytes]:
 
 
 def encode(message: Message) -> bytes:
-    """The frame for `message`: a msgpack map of its `type` and its wire fields."""
-    body: dict[str, Any] = {}
-    for name, scalar in _ENCODED[type(message)]:
-        value = getattr(message, name)
-        body[name] = value if scalar else _plain(value)
+    """The frame for `message`: a msgpack map of its wire fields and its `type`."""
+    fast = _SCALAR_ONLY.get(type(message))
+    if fast is not None:
+        body = dict(zip(fast[0], fast[1](message), strict=True))
+    else:
+        body = {}
+        for name, scalar in _ENCODED[type(message)]:
+            value = getattr(message, name)
+            body[name] = value if scalar else _plain(value)
     body["type"] = message.TYPE
     pack = getattr(_PACKERS, "pack", None) or _packer()
     return pack(body)

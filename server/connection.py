@@ -3,7 +3,9 @@
 The room never waits for a slow client: `send` only queues the frame (the same bytes object
 for every recipient of a broadcast) and, if no flush is due yet, schedules one with the event
 loop: at once (the next turn of the loop, so every frame this round of messages makes for the
-client joins it) when the last write is a send interval old, else when it will be. A flush
+client joins it) when the last write is a send interval old, else when it will be (on a
+`FlushClock` the process's connections share: one loop timer for all the flushes due within
+the same 2 ms). A flush
 writes what waits, as one `batch` frame when there are several (docs/protocol.md), straight to
 the transport: no task, no await. It writes at most once per `send_interval_s`
 (INKROOM_SEND_INTERVAL_MS): under load that is fewer, larger writes, each write costing the
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from typing import Final, Protocol
 
@@ -51,6 +54,52 @@ class Sink(Protocol):
         """Close now, dropping what was not sent (a client that stopped reading)."""
 
 
+FLUSH_GRID_S: Final = 0.002
+
+
+class _Slot:
+    """The connections due for a flush at one tick of a `FlushClock`: an ordered set."""
+
+    __slots__ = ("members",)
+
+    def __init__(self) -> None:
+        self.members: dict[Connection, None] = {}
+
+    def cancel_for(self, connection: Connection) -> None:
+        self.members.pop(connection, None)
+
+
+class FlushClock:
+    """One loop timer for every connection whose flush falls in the same FLUSH_GRID_S tick.
+
+    Under load nearly every flush is a timed one (the last write is less than a send interval
+    old), hundreds of them a second; a loop timer each is costly (uvloop makes each one a
+    libuv timer). Here a flush due at `when` runs at the first tick at or after it, with the
+    others of that tick: one timer a tick, never a flush early, at most FLUSH_GRID_S late."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._slots: dict[int, _Slot] = {}
+
+    def at(self, when: float, connection: Connection) -> _Slot:
+        tick = math.ceil(when / FLUSH_GRID_S)
+        slot = self._slots.get(tick)
+        if slot is None:
+            slot = self._slots[tick] = _Slot()
+            self._loop.call_at(tick * FLUSH_GRID_S, self._fire, tick)
+        slot.members[connection] = None
+        return slot
+
+    def _fire(self, tick: int) -> None:
+        slot = self._slots.pop(tick)
+        for connection in list(slot.members):
+            connection._flush()
+
+    def __len__(self) -> int:
+        """Ticks waiting to fire."""
+        return len(self._slots)
+
+
 class Connection:
     def __init__(
         self,
@@ -61,6 +110,7 @@ class Connection:
         rate: TokenBucket,
         max_queue_bytes: int = DEFAULT_SEND_QUEUE_BYTES,
         send_interval_s: float = 0.0,
+        flushes: FlushClock | None = None,
     ) -> None:
         self.cid = cid
         self.sink = sink
@@ -70,10 +120,11 @@ class Connection:
         self.max_queue_bytes = max_queue_bytes
         self.send_interval_s = send_interval_s
         self._loop = asyncio.get_running_loop()
+        self._clock = flushes if flushes is not None else FlushClock(self._loop)
         self._last_write = -send_interval_s
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
-        self._flush_due: asyncio.Handle | None = None
+        self._flush_due: asyncio.Handle | _Slot | None = None
         # The sink's backlog as of our last write. Until the next one it shrinks as the kernel
         # takes it, and grows only by the transport's own few control frames while the
         # transport is not paused (past its high-water mark it pauses us, and then the sink
@@ -117,9 +168,9 @@ class Connection:
         return backlog
 
     def _schedule(self) -> None:
-        delay = self._last_write + self.send_interval_s - self._loop.time()
-        if delay > 0.0:
-            self._flush_due = self._loop.call_later(delay, self._flush)
+        due = self._last_write + self.send_interval_s
+        if due > self._loop.time():
+            self._flush_due = self._clock.at(due, self)
         else:
             self._flush_due = self._loop.call_soon(self._flush)
 
@@ -138,8 +189,12 @@ class Connection:
             self._flush_due = self._loop.call_soon(self._flush)
 
     def _cancel_flush(self) -> None:
-        if self._flush_due is not None:
-            self._flush_due.cancel()
+        due = self._flush_due
+        if due is not None:
+            if isinstance(due, _Slot):
+                due.cancel_for(self)
+            else:
+                due.cancel()
             self._flush_due = None
 
     def _next_frame(self) -> tuple[bytes, int]:

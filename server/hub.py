@@ -12,6 +12,7 @@ closes steps whose timer ran out.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import secrets
@@ -27,7 +28,7 @@ from lessons import Catalog, Lesson
 from schema import repository as repo
 from scoring import SCORER_VERSION, Device
 from server.codec import encode
-from server.connection import Connection
+from server.connection import Connection, FlushClock
 from server.http_api import Services
 from server.http_sessions import new_join_code
 from server.outputs import (
@@ -68,6 +69,8 @@ from server.writer import Writer
 log = logging.getLogger(__name__)
 
 MAX_OPEN_ROOMS_PER_USER: Final = 3
+# the messages whose handling asks the database: always in a task
+_WAITING: Final = (Resume, StartAttempt, CreateRoom, JoinRoom)
 _OPEN_STATES: Final = ("waiting", "active")
 
 
@@ -130,6 +133,14 @@ class Hub:
         self._attempt_rows: dict[int, AttemptRow] = {}
         self._lesson_ids: dict[str, tuple[uuid.UUID, list[uuid.UUID]]] = {}
         self.closing = False
+        self._flushes: FlushClock | None = None
+
+    @property
+    def flushes(self) -> FlushClock:
+        """The timed flushes of every connection of this process (made on the loop's first use)."""
+        if self._flushes is None:
+            self._flushes = FlushClock(asyncio.get_running_loop())
+        return self._flushes
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -179,7 +190,7 @@ class Hub:
         such as create_room). Drawing in a room or an attempt is done here, frames queued,
         with no task and no await: that is nearly every message a client sends."""
         state = self.users[connection.user]
-        if isinstance(message, Resume | StartAttempt | CreateRoom | JoinRoom):
+        if isinstance(message, _WAITING):
             return self._handle_waiting(state, connection, message)
         room = state.room
         outputs: list[Output]

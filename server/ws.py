@@ -61,7 +61,7 @@ class LiveSession:
         settings = services.settings
         self.connection = Connection(
             hub.next_cid(), link, 0, Device(), rate, settings.send_queue_bytes,
-            settings.send_interval_ms / 1000.0,
+            settings.send_interval_ms / 1000.0, hub.flushes,
         )  # fmt: skip
         self.attached = False
         self.ended = False

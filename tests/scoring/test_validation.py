@@ -5,6 +5,7 @@ import pytest
 from synthetic import line
 
 from scoring import Device, StepSpec, Stroke, score_step
+from scoring.ingest import repair_points
 
 GOOD = [line(0, 0, 100, 0)]
 
@@ -113,3 +114,22 @@ def test_stroke_from_and_to_points_round_trip() -> None:
     assert np.array_equal(Stroke.from_points(pts).to_points(), pts)
     with pytest.raises(ValueError, match="points"):
         Stroke.from_points(np.zeros((3, 4)))
+
+
+def test_a_stroke_from_repaired_rows_equals_the_checked_one() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(40) * 4.0 - 6.0 * (rng.random(40) < 0.2)  # some step back
+    raw = np.column_stack(
+        (rng.normal(300, 50, 40), rng.normal(200, 50, 40), t,
+         rng.uniform(-0.5, 1.5, 40), rng.uniform(-120, 120, 40), rng.uniform(-120, 120, 40))
+    )  # fmt: skip
+    raw[5, 0] = np.nan
+    clean, report = repair_points(raw)
+    assert report.dropped_nonfinite == 1 and report.clipped > 0
+    fast, checked = Stroke.from_repaired(clean), Stroke.from_points(clean)
+    for name in Stroke.__slots__:
+        column = getattr(fast, name)
+        assert column.flags.c_contiguous and column.dtype == np.float64
+        assert np.array_equal(column, getattr(checked, name)), name
+    clean[0, 0] = -1.0  # a copy: the rows it came from are not its own
+    assert fast.x[0] != -1.0

@@ -7,7 +7,7 @@ from typing import Any
 
 from scoring import Device
 from server.codec import decode_frames, encode
-from server.connection import BATCH_MAX_BYTES, Connection
+from server.connection import BATCH_MAX_BYTES, Connection, FlushClock
 from server.protocol import Ack, PeerPoints, Pong
 from server.rate_limit import TokenBucket
 
@@ -162,3 +162,28 @@ async def test_close_waits_for_the_queued_frames_and_lost_ends_the_wait() -> Non
     c.lost()
     await asyncio.wait_for(waiter, 1.0)
     assert c.closed
+
+
+async def test_timed_flushes_due_within_one_tick_share_one_timer_and_none_runs_early() -> None:
+    loop = asyncio.get_running_loop()
+    clock = FlushClock(loop)
+    sockets = [FakeSocket() for _ in range(5)]
+    conns = [
+        Connection(i, s, 7, Device(), TokenBucket(10, 10), 1 << 20, 0.05, clock)
+        for i, s in enumerate(sockets)
+    ]
+    for c in conns:  # the first write of each goes at once ...
+        c.send(encode(Pong(1)))
+    await settle()
+    assert all(len(s.frames) == 1 for s in sockets)
+    written = loop.time()
+    for c in conns:  # ... the next ones wait for the interval: all in the same tick or two
+        c.send(encode(Pong(2)))
+    assert 1 <= len(clock) <= 2
+    conns[4].pause_writing()  # its flush is cancelled while it waits
+    await asyncio.sleep(0.03)
+    assert all(len(s.frames) == 1 for s in sockets)  # not before the interval
+    await asyncio.sleep(0.1)
+    assert [len(s.frames) for s in sockets] == [2, 2, 2, 2, 1]
+    assert loop.time() - written >= 0.05
+    assert len(clock) == 0
