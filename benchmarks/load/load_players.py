@@ -14,21 +14,26 @@ are timed on the same clock and matched in memory, with nothing added to the pay
   and each message handled as if it came alone; `frames` counts the frames themselves.
 
 Latency is `time.monotonic()` when the frame is read minus the same clock just before `send`.
-Frames are decoded with `msgpack` directly, not the strict codec: the bots share two cores with
-the server, and the codec's checks would only make them slower.
+Frames are decoded with `msgpack` directly (`raw=True`: no UTF-8 decoding), not the strict
+codec: the bots share two cores with the server, and the codec's checks would only make them
+slower. For the same reason every player's strokes are fitted and packed during set-up (`Pen`).
 
 Transport: with `compression=None` (run.py's `--compression none`) each connection is a
 `wire.WireClient`, a bare `asyncio.Protocol` whose `data_received` parses the frames and calls
 `on_frame` synchronously, with the time read once per read; sends are a synchronous
-`transport.write`. That is several times cheaper per message than `websockets`. With
+`transport.write`, and all the players' ticks run on one loop timer (`draw_on_timer`). That is
+several times cheaper per message than `websockets`. With
 `compression="deflate"` the bots use `websockets` as before (one reader task per connection
-calling the same `on_frame`), because `wire` speaks no extensions.
+calling the same `on_frame`, one drawing coroutine per player), because `wire` speaks no
+extensions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import math
 import os
 import time
 from collections import Counter
@@ -39,7 +44,7 @@ from typing import Any, Final
 import msgpack  # type: ignore[import-untyped]
 import numpy as np
 import wire
-from load_strokes import load_shapes, stroke_rows
+from load_strokes import Rows, load_shapes, stroke_rows
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from wire import WireClient
@@ -65,8 +70,12 @@ STYLUS: Final = DeviceInfo("stylus", True, True, "load bot")
 STROKES_PER_RETRY: Final = 20  # well under the step's 200 strokes: `retry` starts it over
 SETUP_TIMEOUT_S: Final = 60.0
 DRAIN_TIMEOUT_S: Final = 15.0
-_HOT: Final = frozenset({"peer_points", "feedback", "ack"})
+# messages of the drawing window that are only counted, as unpacked (raw: their type is bytes)
+_COUNTED: Final = frozenset(
+    {b"peer_stroke_begin", b"peer_stroke_end", b"peer_retry", b"stroke_score"}
+)
 _CLOSED: Final = (ConnectionClosed, ConnectionError)  # websockets' and wire's
+TIMER_SLACK_S: Final = 0.0005  # a tick this close is due now: the loop's timers round to 1 ms
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ class Plan:
     seed: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Sent:
     at: float
     data: bytes
@@ -106,11 +115,62 @@ class Player:
     from_peer: dict[int, int] = field(default_factory=dict)  # sender's user -> next index
 
 
+@dataclass(frozen=True)
+class Stroke:
+    """A stroke ready to send: its rows and each batch's `bin`, a slice of `pack_points(rows)`
+    (the last batch may hold fewer points)."""
+
+    rows: Rows
+    bins: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, rows: Rows, n: int) -> Stroke:
+        data = pack_points(rows)
+        size = len(data) // len(rows)  # bytes a point
+        return cls(rows, tuple(data[at * size : (at + n) * size] for at in range(0, len(rows), n)))
+
+
+@dataclass
+class Pen:
+    """One player's strokes, made during set-up, and its place in them while it draws.
+
+    The strokes are the ones `stroke_rows(SHAPES, target, rate, seed)` gives, in order, fitted
+    and packed in advance: enough for every tick of the drawing window and one more."""
+
+    player: Player
+    strokes: list[Stroke]
+    phase: float  # the first tick's offset from the start: players are not in lockstep
+    drawn: int = 0  # strokes finished
+    at: int = 0  # the next batch in strokes[drawn]
+
+    @classmethod
+    def of(cls, player: Player, target: Any, plan: Plan, seed: int) -> Pen:
+        n = plan.points_per_batch
+        supply = stroke_rows(SHAPES, target, plan.batches_per_s * n, seed)
+        ticks = math.ceil(plan.seconds * plan.batches_per_s) + 1  # no window holds more
+        strokes: list[Stroke] = []
+        batches = 0
+        while batches < ticks:
+            strokes.append(Stroke.of(next(supply), n))
+            batches += len(strokes[-1].bins)
+        phase = float(np.random.default_rng(seed).uniform(0.0, 1.0 / plan.batches_per_s))
+        return cls(player, strokes, phase)
+
+    def advance(self) -> bool:
+        """Past the batch just sent; True if it was its stroke's last."""
+        self.at += 1
+        if self.at < len(self.strokes[self.drawn].bins):
+            return False
+        self.drawn += 1
+        self.at = 0
+        return True
+
+
 @dataclass
 class Tally:
     peer_ms: list[float] = field(default_factory=list)
     feedback_ms: list[float] = field(default_factory=list)
-    received: Counter[str] = field(default_factory=Counter)
+    received: dict[bytes, int] = field(default_factory=dict)  # by type, as unpacked
     errors: Counter[str] = field(default_factory=Counter)
     mismatched: int = 0
     duplicates: int = 0
@@ -126,6 +186,8 @@ class Bots:
         self.rooms = [[Player(token) for token in tokens] for tokens in plan.rooms]
         self.by_user: dict[int, Player] = {}
         self.readers: list[asyncio.Task[None]] = []
+        self.pens: list[Pen] = []  # made by `prepare`
+        self.pack: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True).pack
 
     @property
     def players(self) -> list[Player]:
@@ -145,6 +207,12 @@ class Bots:
         player.seq += 1
         await self.send(player, make(player.seq))  # type: ignore[call-arg]
 
+    def sequenced_now(self, player: Player, make: type[Message]) -> None:
+        """`sequenced` on the wire path, synchronously (its timer callback cannot await)."""
+        assert player.wire is not None
+        player.seq += 1
+        player.wire.send(encode(make(player.seq)))  # type: ignore[call-arg]
+
     async def expect(self, player: Player, kind: str) -> dict[str, Any]:
         while True:
             message = await asyncio.wait_for(player.setup.get(), SETUP_TIMEOUT_S)
@@ -157,26 +225,36 @@ class Bots:
 
     def on_frame(self, player: Player, frame: bytes, now: float) -> None:
         """One frame from the server, read at `now`: handled inline (no task, no queue), except
-        the messages the set-up awaits, which go to the player's queue."""
+        the messages the set-up awaits, which go to the player's queue.
+
+        The frame is unpacked with `raw=True`: its keys and strings stay bytes, which saves a
+        third of the unpacking (no UTF-8 decoding). A message that is neither matched nor only
+        counted (the set-up's, errors) is unpacked again as text for the queue."""
         tally = self.tally
-        value = msgpack.unpackb(frame, raw=False)
+        value = msgpack.unpackb(frame, raw=True)
         tally.frames += 1
-        messages = value["messages"] if value["type"] == "batch" else (value,)
-        for message in messages:
-            kind = message["type"]
-            tally.received[kind] += 1
-            if kind == "peer_points":
+        batch = value[b"type"] == b"batch"
+        messages = value[b"messages"] if batch else (value,)
+        received = tally.received
+        for i, message in enumerate(messages):
+            kind = message[b"type"]
+            received[kind] = received.get(kind, 0) + 1
+            if kind == b"peer_points":
                 self.on_peer_points(player, message, now)
-            elif kind == "feedback":  # also the batch's ack
+            elif kind == b"feedback":  # also the batch's ack
                 self.on_feedback(player, message, now)
-                player.acked = max(player.acked, message["seq"])
-            elif kind == "ack":
-                player.acked = max(player.acked, message["seq"])
-            elif kind == "error":
-                tally.errors[str(message.get("code"))] += 1
-                player.setup.put_nowait(message)
-            elif kind not in _HOT:
-                player.setup.put_nowait(message)
+                player.acked = max(player.acked, message[b"seq"])
+            elif kind == b"ack":
+                player.acked = max(player.acked, message[b"seq"])
+            elif kind not in _COUNTED:
+                text = msgpack.unpackb(frame, raw=False)
+                self.on_text(player, text["messages"][i] if batch else text)
+
+    def on_text(self, player: Player, message: dict[str, Any]) -> None:
+        """A message for the set-up's queue, with str keys and strings; errors counted by code."""
+        if message["type"] == "error":
+            self.tally.errors[str(message.get("code"))] += 1
+        player.setup.put_nowait(message)
 
     def on_close(self, player: Player) -> None:
         if not player.closing:
@@ -190,8 +268,8 @@ class Bots:
                 self.on_frame(player, frame, time.monotonic())  # type: ignore[arg-type]
         self.on_close(player)
 
-    def on_peer_points(self, player: Player, message: dict[str, Any], now: float) -> None:
-        sender = self.by_user.get(message["user"])
+    def on_peer_points(self, player: Player, message: dict[bytes, Any], now: float) -> None:
+        sender = self.by_user.get(message[b"user"])
         if sender is None:
             self.tally.mismatched += 1
             return
@@ -201,19 +279,19 @@ class Bots:
             self.tally.duplicates += 1
             return
         batch = sender.sent[k]
-        if batch.data != message["bin"] or batch.stroke != message["stroke"]:
+        if batch.data != message[b"bin"] or batch.stroke != message[b"stroke"]:
             self.tally.mismatched += 1
             return
         self.tally.peer_ms.append((now - batch.at) * 1000.0)
 
-    def on_feedback(self, player: Player, message: dict[str, Any], now: float) -> None:
+    def on_feedback(self, player: Player, message: dict[bytes, Any], now: float) -> None:
         k = player.next_feedback
         player.next_feedback = k + 1
         if k >= len(player.sent):
             self.tally.duplicates += 1
             return
         batch = player.sent[k]
-        if batch.stroke != message["stroke"]:
+        if batch.stroke != message[b"stroke"]:
             self.tally.mismatched += 1
             return
         self.tally.feedback_ms.append((now - batch.at) * 1000.0)
@@ -261,21 +339,90 @@ class Bots:
 
     # -- drawing -----------------------------------------------------------------------------
 
-    async def draw(self, player: Player, target: Any, start: float, seed: int) -> None:
-        plan = self.plan
-        strokes = stroke_rows(SHAPES, target, plan.batches_per_s * plan.points_per_batch, seed)
-        period = 1.0 / plan.batches_per_s
-        rng = np.random.default_rng(seed)
-        tick = start + float(rng.uniform(0.0, period))  # players are not in lockstep
-        end = start + plan.seconds
-        n = plan.points_per_batch
-        rows = next(strokes)
-        data = pack_points(rows)  # the stroke's `bin` bytes: a batch's `bin` is a slice
-        size = len(data) // len(rows)  # bytes a point
-        at = 0
-        drawn = 0
-        pack = msgpack.Packer(use_bin_type=True).pack
+    def prepare(self, target: Any) -> None:
+        """Set-up: every player's strokes, fitted onto `target` and packed now, before the clock
+        starts, so the drawing window does no fitting (see `Pen`)."""
+        seed = self.plan.seed * 10_000
+        self.pens = [Pen.of(p, target, self.plan, seed + i) for i, p in enumerate(self.players)]
+
+    async def draw(self, start: float) -> None:
+        """Every player draws from `start` for `plan.seconds`: on one shared timer with `wire`,
+        else one coroutine per player."""
+        if self.plan.compression is None:
+            await self.draw_on_timer(start)
+        else:
+            await asyncio.gather(*(self.draw_alone(pen, start) for pen in self.pens))
+
+    async def draw_on_timer(self, start: float) -> None:
+        """The wire path: one loop timer for the whole process, not an `asyncio.sleep` per player
+        a tick. A heap holds each player's next tick (its phase plus whole periods). When the
+        timer fires, every batch due by then is sent, each stamped just before its send, and the
+        timer is set for the next tick still ahead. "Due" allows `TIMER_SLACK_S`: the loop's
+        timers have a 1 ms resolution, as each player's `asyncio.sleep` had. A player more than a
+        period behind counts a late tick and goes on from now: no catching up in a burst."""
+        loop = asyncio.get_running_loop()
+        period = 1.0 / self.plan.batches_per_s
+        end = start + self.plan.seconds
+        done: asyncio.Future[None] = loop.create_future()
+        heap = [(start + pen.phase, i, pen) for i, pen in enumerate(self.pens)]
+        heapq.heapify(heap)
+        tally = self.tally
+        monotonic = time.monotonic
+
+        def fire() -> None:
+            if done.done():  # cancelled
+                return
+            try:
+                while heap:
+                    tick, i, pen = heap[0]
+                    now = monotonic()
+                    if tick > now + TIMER_SLACK_S:
+                        # not call_at: uvloop's loop.time() is floored to the millisecond, and
+                        # a call_at fires 0.5 ms late on average; this one rounds to the nearest
+                        loop.call_later(tick - now, fire)
+                        return
+                    if tick < now - period:
+                        tally.late_ticks += 1
+                        tick = now
+                    self.send_tick(pen)
+                    tick += period
+                    if tick < end:
+                        heapq.heapreplace(heap, (tick, i, pen))
+                    else:
+                        heapq.heappop(heap)
+                        if pen.at:
+                            self.sequenced_now(pen.player, StrokeEnd)
+                done.set_result(None)
+            except Exception as exc:  # a connection gone: the run fails, as a draw task would
+                done.set_exception(exc)
+
+        fire()
+        await done
+
+    def send_tick(self, pen: Pen) -> None:
+        """One tick of the wire path, sent synchronously: `stroke_begin` if a stroke starts, the
+        batch, and after a stroke's last batch `stroke_end` (and every 20 strokes `retry`)."""
+        player = pen.player
         fast = player.wire
+        assert fast is not None
+        if pen.at == 0:
+            self.sequenced_now(player, StrokeBegin)
+            player.stroke += 1
+        frame, bin_ = self.points_frame(pen)
+        player.sent.append(Sent(time.monotonic(), bin_, player.stroke))
+        fast.send(frame)
+        if pen.advance():
+            self.sequenced_now(player, StrokeEnd)
+            if pen.drawn % STROKES_PER_RETRY == 0:
+                self.sequenced_now(player, Retry)
+
+    async def draw_alone(self, pen: Pen, start: float) -> None:
+        """The websockets path (compression="deflate"): one coroutine per player, one
+        `asyncio.sleep` a tick, the same messages as `send_tick`."""
+        player = pen.player
+        period = 1.0 / self.plan.batches_per_s
+        tick = start + pen.phase
+        end = start + self.plan.seconds
         while tick < end:
             delay = tick - time.monotonic()
             if delay > 0:
@@ -283,31 +430,32 @@ class Bots:
             elif delay < -period:  # the bot fell behind: no catching up in a burst
                 self.tally.late_ticks += 1
                 tick = time.monotonic()
-            if at == 0:
+            if pen.at == 0:
                 await self.sequenced(player, StrokeBegin)
                 player.stroke += 1
-            player.seq += 1
-            # the bytes `encode(Points.of(seq, rows[at : at + n]))` gives, built directly
-            bin_ = data[at * size : (at + n) * size]
-            frame = pack({"seq": player.seq, "bin": bin_, "type": "points"})
-            if at == 0 and drawn == 0:  # checked once a player, off the clock's hot path
-                assert frame == encode(Points.of(player.seq, rows[:n])), "points frame differs"
+            frame, bin_ = self.points_frame(pen)
             player.sent.append(Sent(time.monotonic(), bin_, player.stroke))
-            if fast is not None:
-                fast.send(frame)
-            else:
-                await self.send_frame(player, frame)
-            at += n
-            if at >= len(rows):
+            await self.send_frame(player, frame)
+            if pen.advance():
                 await self.sequenced(player, StrokeEnd)
-                drawn += 1
-                if drawn % STROKES_PER_RETRY == 0:
+                if pen.drawn % STROKES_PER_RETRY == 0:
                     await self.sequenced(player, Retry)
-                rows, at = next(strokes), 0
-                data = pack_points(rows)
             tick += period
-        if at:
+        if pen.at:
             await self.sequenced(player, StrokeEnd)
+
+    def points_frame(self, pen: Pen) -> tuple[bytes, bytes]:
+        """The next `points` frame (its seq taken) and its `bin`: the bytes
+        `encode(Points.of(seq, rows))` gives, packed directly from the precomputed slice."""
+        player = pen.player
+        player.seq += 1
+        stroke = pen.strokes[pen.drawn]
+        bin_ = stroke.bins[pen.at]
+        frame: bytes = self.pack({"seq": player.seq, "bin": bin_, "type": "points"})
+        if pen.at == 0 and pen.drawn == 0:  # checked once a player, off the clock's hot path
+            rows = stroke.rows[: self.plan.points_per_batch]
+            assert frame == encode(Points.of(player.seq, rows)), "points frame differs"
+        return frame, bin_
 
     def settled(self) -> bool:
         for room in self.rooms:
@@ -358,7 +506,7 @@ class Bots:
         return {
             "peer_ms": np.asarray(t.peer_ms, np.float64),
             "feedback_ms": np.asarray(t.feedback_ms, np.float64),
-            "received": dict(t.received),
+            "received": {kind.decode(): n for kind, n in t.received.items()},
             "errors": dict(t.errors),
             "mismatched": t.mismatched,
             "duplicates": t.duplicates,
@@ -391,6 +539,7 @@ async def _run(plan: Plan, ready: Any, go: Any, start_at: Any) -> dict[str, Any]
     SHAPES[:] = shapes
     target = load_catalog().lesson(plan.lesson).steps[0].targets[0].astype(np.float64)
     bots = Bots(plan)
+    bots.prepare(target)
     try:
         await bots.set_up()
         ready.put(("ready", plan.index, None))
@@ -399,12 +548,7 @@ async def _run(plan: Plan, ready: Any, go: Any, start_at: Any) -> dict[str, Any]
         start = float(start_at.value)
         await asyncio.sleep(max(0.0, start - time.monotonic()))
         cpu0 = _cpu()
-        await asyncio.gather(
-            *(
-                bots.draw(p, target, start, plan.seed * 10_000 + i)
-                for i, p in enumerate(bots.players)
-            )
-        )
+        await bots.draw(start)
         cpu = _cpu() - cpu0
         settled = await bots.drain()
         return bots.summary(cpu, settled)
