@@ -69,6 +69,7 @@ class CountingLink:
         self.bytes = 0
         self.recent: list[bytes] = []
         self.closed: int | None = None
+        self.reading = True
 
     def write_message(self, payload: bytes) -> None:
         self.messages += 1
@@ -85,10 +86,10 @@ class CountingLink:
     abort = close
 
     def pause_reading(self) -> None:
-        pass
+        self.reading = False
 
     def resume_reading(self) -> None:
-        pass
+        self.reading = True
 
     def received(self) -> Iterator[dict[str, Any]]:
         """Every message written since the last call, `batch` frames opened."""
@@ -211,7 +212,7 @@ def test_points_path_in_rooms_of_four(
             got = list(players[0].link.received())
             assert not [m for m in got if m["type"] == "error"], got
             assert all(p.link.messages > s for p, s in zip(players, sent, strict=True))
-            assert all(p.link.closed is None for p in players)
+            assert all(p.link.closed is None and p.link.reading for p in players)
         finally:
             loop.run_until_complete(setup.__aexit__(None, None, None))
             loop.close()

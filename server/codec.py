@@ -180,15 +180,13 @@ class _Struct:
         # A message of required str/int/bytes/bool fields only (most client messages, the
         # point batch among them) is checked by one type test per field; any doubt, and
         # the general path below finds the error and words it.
-        plain = {str: str, int: int, bytes: bytes, bool: bool}
-        self.plain: tuple[tuple[str, type], ...] | None = tuple(
-            (f.name, plain[hints[f.name]])
-            for f in dataclasses.fields(cls)
-            if f.metadata.get("wire", True) is not False
-        ) if all(
-            check is _SCALARS.get(hints[name]) and not optional and hints[name] in plain
-            for name, check, optional in self.fields
-        ) else None  # fmt: skip
+        plain = all(
+            hints[name] in (str, int, bytes, bool) and not optional
+            for name, _, optional in self.fields
+        )
+        self.plain: tuple[tuple[str, type], ...] | None = (
+            tuple((name, hints[name]) for name, _, _ in self.fields) if plain else None
+        )
         self.plain_size = len(self.fields) + 1  # and its type
 
     def check(

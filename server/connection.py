@@ -5,11 +5,11 @@ for every recipient of a broadcast) and, if no flush is due yet, schedules one w
 loop: at once (the next turn of the loop, so every frame this round of messages makes for the
 client joins it) when the last write is a send interval old, else when it will be (on a
 `FlushClock` the process's connections share: one loop timer for all the flushes due within
-the same 2 ms). A flush
-writes what waits, as one `batch` frame when there are several (docs/protocol.md), straight to
-the transport: no task, no await. It writes at most once per `send_interval_s`
-(INKROOM_SEND_INTERVAL_MS): under load that is fewer, larger writes, each write costing the
-server (and, on loopback, the kernel's receive side too) far more than its bytes.
+the same 2 ms). A flush writes what waits, as one `batch` frame when there are several
+(docs/protocol.md), straight to the transport: no task, no await. It writes at most once per
+`send_interval_s` (INKROOM_SEND_INTERVAL_MS): under load that is fewer, larger writes, each
+write costing the server (and, on loopback, the kernel's receive side too) far more than its
+bytes.
 
 What the transport has not yet handed to the kernel counts against the same byte bound as the
 queue; while the transport asks to pause writing, frames wait here (and keep batching). A
@@ -95,7 +95,8 @@ class FlushClock:
         for connection in list(slot.members):
             connection._flush()
 
-    def __len__(self) -> int:
+    @property
+    def waiting(self) -> int:
         """Ticks waiting to fire."""
         return len(self._slots)
 
@@ -120,7 +121,7 @@ class Connection:
         self.max_queue_bytes = max_queue_bytes
         self.send_interval_s = send_interval_s
         self._loop = asyncio.get_running_loop()
-        self._clock = flushes if flushes is not None else FlushClock(self._loop)
+        self._clock = flushes or FlushClock(self._loop)
         self._last_write = -send_interval_s
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0

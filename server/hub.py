@@ -177,11 +177,6 @@ class Hub:
 
     # -- messages ----------------------------------------------------------------------------
 
-    async def handle(self, connection: Connection, message: Message) -> None:
-        pending = self.handle_now(connection, message)
-        if pending is not None:
-            await pending
-
     def handle_now(
         self, connection: Connection, message: Message
     ) -> Coroutine[Any, Any, None] | None:

@@ -179,11 +179,11 @@ async def test_timed_flushes_due_within_one_tick_share_one_timer_and_none_runs_e
     written = loop.time()
     for c in conns:  # ... the next ones wait for the interval: all in the same tick or two
         c.send(encode(Pong(2)))
-    assert 1 <= len(clock) <= 2
+    assert 1 <= clock.waiting <= 2
     conns[4].pause_writing()  # its flush is cancelled while it waits
     await asyncio.sleep(0.03)
     assert all(len(s.frames) == 1 for s in sockets)  # not before the interval
     await asyncio.sleep(0.1)
     assert [len(s.frames) for s in sockets] == [2, 2, 2, 2, 1]
     assert loop.time() - written >= 0.05
-    assert len(clock) == 0
+    assert clock.waiting == 0
