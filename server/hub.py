@@ -68,6 +68,7 @@ from server.writer import Writer
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_CLOSE_S: Final = 2.0  # how long shutdown waits for clients to answer the close
 MAX_OPEN_ROOMS_PER_USER: Final = 3
 # the messages whose handling asks the database: always in a task
 _WAITING: Final = (Resume, StartAttempt, CreateRoom, JoinRoom)
@@ -203,7 +204,7 @@ class Hub:
         except ProtocolError as error:
             outputs, room = refusal(state.user, error, getattr(message, "seq", None)), None
         records = self._deliver(outputs, room)
-        return self._persist_all(records, room) if records else None
+        return self._persist_now(records, room) if records else None
 
     async def _handle_waiting(
         self, state: UserState, connection: Connection, message: Message
@@ -418,9 +419,36 @@ class Hub:
                 records.append(out)
         return records
 
+    def _persist_now(
+        self, records: list[Output], room: Room | None
+    ) -> Coroutine[Any, Any, None] | None:
+        """Queue what can be queued without awaiting: a stroke of an attempt whose row is open,
+        while the writer has room (nearly every stroke). From the first record that cannot,
+        the rest, in order, is left to the coroutine returned (None: all done)."""
+        for i, out in enumerate(records):
+            if not isinstance(out, StrokeRecord):
+                return self._persist_all(records[i:], room)
+            row = self._open_attempt_row(out.user, out.attempt, room)
+            if row is None:
+                return self._persist_all(records[i:], room)
+            item = self._stroke_item(out, row)
+            if not self.writer.put_nowait(item):
+                return self._persist_after(item, records[i + 1 :], room)
+        return None
+
+    async def _persist_after(
+        self, item: repo.NewStroke, records: list[Output], room: Room | None
+    ) -> None:
+        await self.writer.add_stroke(item)
+        await self._persist_all(records, room)
+
     async def _persist_all(self, records: list[Output], room: Room | None) -> None:
         for record in records:
             await self._persist(record, room)
+
+    def _stroke_item(self, out: StrokeRecord, row: AttemptRow) -> repo.NewStroke:
+        self.services.metrics.points_scored.inc(len(out.rows))
+        return repo.NewStroke(row.uid, row.steps[out.step], next(row.stroke_seq), out.rows)
 
     def _broadcast(self, room: Room | None, out: Send) -> None:
         if room is None:  # a bug in the hub, not the client's doing: loud, but not fatal
@@ -438,11 +466,8 @@ class Hub:
 
     async def _persist(self, out: Output, room: Room | None) -> None:
         if isinstance(out, StrokeRecord):
-            self.services.metrics.points_scored.inc(len(out.rows))
             row = await self._attempt_row(out.user, out.attempt, room)
-            await self.writer.add_stroke(
-                repo.NewStroke(row.uid, row.steps[out.step], next(row.stroke_seq), out.rows)
-            )
+            await self.writer.add_stroke(self._stroke_item(out, row))
         elif isinstance(out, StepRecord):
             row = await self._attempt_row(out.user, out.attempt, room)
             r = out.result
@@ -479,13 +504,21 @@ class Hub:
             score_quality=sum(s[2] for s in scores) / len(scores), abandoned=abandoned,
         )  # fmt: skip
 
-    async def _attempt_row(self, user: int, attempt: int | None, room: Room | None) -> AttemptRow:
+    def _open_attempt_row(
+        self, user: int, attempt: int | None, room: Room | None
+    ) -> AttemptRow | None:
+        """The attempt row a record goes to; None for a room member's first record, whose
+        attempt `_attempt_row` opens."""
         if attempt is not None:
             return self._attempt_rows[attempt]
         assert room is not None
-        rrow = self._room_rows[room.room]
-        row = rrow.attempts.get(user)
+        return self._room_rows[room.room].attempts.get(user)
+
+    async def _attempt_row(self, user: int, attempt: int | None, room: Room | None) -> AttemptRow:
+        row = self._open_attempt_row(user, attempt, room)
         if row is None:
+            assert room is not None
+            rrow = self._room_rows[room.room]
             state = self.users[user]
             uid = await self._new_attempt(state, rrow.lesson_uid, rrow.uid)
             row = rrow.attempts[user] = AttemptRow(uid, state.uid, rrow.steps)
@@ -570,9 +603,11 @@ class Hub:
             if state.connection is not None:
                 state.connection.send(notice)
                 state.connection.close(CLOSE_GOING_AWAY)
-        for state in self.users.values():
-            if state.connection is not None:
-                await state.connection.wait_closed(2.0)
+        # one deadline for all of them: a thousand clients that never answer the close cost
+        # SHUTDOWN_CLOSE_S once, not a thousand times
+        waits = [s.connection.wait_closed(SHUTDOWN_CLOSE_S) for s in self.users.values()
+                 if s.connection is not None]  # fmt: skip
+        await asyncio.gather(*waits)
 
 
 def _finished(attempt: PracticeAttempt) -> bool:

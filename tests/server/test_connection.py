@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import uuid
+from typing import Any, cast
 
 from scoring import Device
 from server.codec import decode_frames, encode
@@ -187,3 +188,34 @@ async def test_timed_flushes_due_within_one_tick_share_one_timer_and_none_runs_e
     assert [len(s.frames) for s in sockets] == [2, 2, 2, 2, 1]
     assert loop.time() - written >= 0.05
     assert clock.waiting == 0
+
+
+async def test_shutdown_waits_for_every_client_at_once_not_one_after_another(
+    monkeypatch: Any,
+) -> None:
+    """Clients that never answer the close cost the shutdown one wait, not one wait each."""
+    from server import hub as hub_module
+
+    monkeypatch.setattr(hub_module, "SHUTDOWN_CLOSE_S", 0.01)
+    hub = hub_module.Hub(cast(Any, None), cast(Any, None), cast(Any, None))
+    sockets = [FakeSocket() for _ in range(5)]
+    waiting = [0, 0]  # now, most at once
+
+    for i, socket in enumerate(sockets):
+        c = connection(socket)
+        real_wait = c.wait_closed
+
+        async def wait_closed(timeout: float, real: Any = real_wait) -> None:
+            waiting[0] += 1
+            waiting[1] = max(waiting)
+            await real(timeout)
+            waiting[0] -= 1
+
+        c.wait_closed = wait_closed  # type: ignore[method-assign]
+        hub.users[i] = hub_module.UserState(i, uuid.uuid4(), f"p{i}", "player", "t", c)
+    await hub.shutdown()
+    await settle()
+    assert waiting == [0, 5]
+    assert all(s.closed_with == 1001 for s in sockets)
+    notices = [decode_frames(s.frames[0])[0].TYPE for s in sockets]
+    assert notices == ["going_away"] * 5
