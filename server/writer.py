@@ -2,10 +2,13 @@
 
 Theory of operation. Producers `await writer.put(item)` (or the `add_*` shorthands); the item
 joins a FIFO queue bounded in bytes, and once the bound is reached producers wait (backpressure):
-accepted data is never dropped. One task takes the queue's head, up to `max_items` items or
-whatever arrived within `max_delay` seconds of the first, and writes it as one transaction:
-strokes in one COPY (Postgres) or multi-row INSERT (SQLite), then events, attempt finishes,
-shared step results and participant results, each through `schema.repository`. Items leave the
+accepted data is never dropped. `put_nowait` queues without awaiting where there is room, so a
+handler on the live path need not become a task for a stroke it persists; where there is no
+room it says so and the caller awaits `put`. One task takes the queue's head, up to
+`max_items` items or whatever arrived within `max_delay` seconds of the first, and writes it as
+one transaction: strokes in one COPY (Postgres) or multi-row INSERT (SQLite), then events,
+attempt finishes, shared step results and participant results, each through
+`schema.repository`. Items leave the
 queue only once their transaction has committed.
 
 When the database is unavailable (a connection error, a timeout, a lock) the same batch is
@@ -85,6 +88,40 @@ class _Totals:
     dead: int = 0
 
 
+def _stamped(item: WriteItem) -> tuple[WriteItem, int]:
+    """The item as queued (an event gets the time it happened, fixed now) and its size."""
+    if isinstance(item, NewEvent) and item.ts is None:
+        item = dataclasses.replace(item, ts=utcnow())
+    return item, item_size(item)
+
+
+class _Changes:
+    """`notify_all` and `wait_for` without a lock. On one event loop a lock adds nothing here:
+    no section between two awaits can be interleaved anyway, and notifying without one lets a
+    synchronous `put_nowait` wake the writing task."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def notify_all(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if not waiter.done():  # cancelled (a timeout): don't leave it to be notified
+                    waiter.cancel()
+
+
 class Writer:
     def __init__(
         self,
@@ -116,7 +153,8 @@ class Writer:
         self._queue: deque[_Entry] = deque()
         self._queued = 0  # items ever accepted
         self._done = 0  # items ever written (or dead-lettered)
-        self._changed = asyncio.Condition()
+        self._changed = _Changes()
+        self._waiting_puts = 0  # producers blocked in `put`: `put_nowait` does not pass them
         self._urgent = False  # a flush or close is waiting: don't wait for a batch to fill
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -129,22 +167,36 @@ class Writer:
 
     async def put(self, item: WriteItem) -> None:
         """Queue an item; waits while the queue is full. Raises RuntimeError once closing."""
-        if isinstance(item, NewEvent) and item.ts is None:
-            item = dataclasses.replace(item, ts=utcnow())  # the time it happened, fixed now
-        size = item_size(item)
-        async with self._changed:
-            # an item larger than the bound alone still goes through an empty queue
-            await self._changed.wait_for(
-                lambda: (
-                    self._closing or not self._queue or self.depth_bytes + size <= self.max_bytes
-                )
-            )
-            if self._closing:
-                raise RuntimeError("the writer is closed")
-            self._queue.append(_Entry(item, size))
-            self.depth_bytes += size
-            self._queued += 1
-            self._changed.notify_all()
+        item, size = _stamped(item)
+        # an item larger than the bound alone still goes through an empty queue
+        if self._waiting_puts or not self._has_room(size):
+            self._waiting_puts += 1
+            try:
+                await self._changed.wait_for(lambda: self._closing or self._has_room(size))
+            finally:
+                self._waiting_puts -= 1
+        self._append(item, size)
+
+    def put_nowait(self, item: WriteItem) -> bool:
+        """Queue an item if the queue has room for it now; False (nothing queued) if it has
+        not, and the caller awaits `put` instead. Raises RuntimeError once closing."""
+        item, size = _stamped(item)
+        # while a `put` waits, nothing passes it: it would wait for ever under a steady load
+        if not self._closing and (self._waiting_puts or not self._has_room(size)):
+            return False
+        self._append(item, size)
+        return True
+
+    def _has_room(self, size: int) -> bool:
+        return not self._queue or self.depth_bytes + size <= self.max_bytes
+
+    def _append(self, item: WriteItem, size: int) -> None:
+        if self._closing:
+            raise RuntimeError("the writer is closed")
+        self._queue.append(_Entry(item, size))
+        self.depth_bytes += size
+        self._queued += 1
+        self._changed.notify_all()
         self._report_depth()
 
     async def start_attempt(
@@ -218,17 +270,15 @@ class Writer:
         if self._task is None or self._task.done():
             raise RuntimeError("the writer is not running")
         target = self._queued
-        async with self._changed:
-            self._urgent = True
-            self._changed.notify_all()
-            await self._changed.wait_for(lambda: self._done >= target)
+        self._urgent = True
+        self._changed.notify_all()
+        await self._changed.wait_for(lambda: self._done >= target)
 
     async def close(self, timeout: float | None = None) -> int:
         """Stop taking items, write what is queued, stop; returns how many were left unwritten
         (non-zero only if `timeout` ran out, e.g. with the database down)."""
-        async with self._changed:
-            self._closing = True
-            self._changed.notify_all()
+        self._closing = True
+        self._changed.notify_all()
         if self._task is not None and not self._task.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.flush(), timeout)
@@ -245,31 +295,27 @@ class Writer:
         while True:
             batch = await self._next_batch()
             await self._write_until_done(batch, retried=False)
-            async with self._changed:
-                for _ in batch:
-                    entry = self._queue.popleft()
-                    self.depth_bytes -= entry.size
-                self._done += len(batch)
-                if not self._queue:
-                    self._urgent = False
-                self._changed.notify_all()
+            for _ in batch:
+                entry = self._queue.popleft()
+                self.depth_bytes -= entry.size
+            self._done += len(batch)
+            if not self._queue:
+                self._urgent = False
+            self._changed.notify_all()
             self._report_depth()
 
     async def _next_batch(self) -> list[_Entry]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._queue))
-            if self.max_delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._changed.wait_for(
-                            lambda: (
-                                self._urgent or self._closing or len(self._queue) >= self.max_items
-                            )
-                        ),
-                        self.max_delay,
-                    )
-            n = min(self.max_items, len(self._queue))
-            return [self._queue[i] for i in range(n)]
+        await self._changed.wait_for(lambda: bool(self._queue))
+        if self.max_delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(
+                        lambda: self._urgent or self._closing or len(self._queue) >= self.max_items
+                    ),
+                    self.max_delay,
+                )
+        n = min(self.max_items, len(self._queue))
+        return [self._queue[i] for i in range(n)]
 
     async def _write_until_done(self, batch: list[_Entry], *, retried: bool) -> None:
         backoff = self.backoff_initial

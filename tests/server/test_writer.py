@@ -267,6 +267,40 @@ async def test_writer_backpressure_waits_and_loses_nothing(
     assert [r.seq for r in await stored_strokes(sessions, world)] == [0, 1, 2]
 
 
+async def test_writer_put_nowait_queues_where_there_is_room_and_refuses_where_not(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    """The live path's way in: no await while there is room; a full queue takes nothing (the
+    caller then awaits `put`), and whatever was taken is written, in order, with the rest."""
+    gate = asyncio.Event()
+
+    @asynccontextmanager
+    async def gated() -> AsyncIterator[AsyncSession]:
+        await gate.wait()
+        async with sessions() as session:
+            yield session
+
+    one = stroke(world, 0, n=100)
+    bound = 2 * (one.points.nbytes + 256)
+    async with running(Writer(gated, max_bytes=bound, max_delay=0)) as writer:
+        assert writer.put_nowait(stroke(world, 0, n=100))
+        assert writer.put_nowait(stroke(world, 1, n=100))
+        assert not writer.put_nowait(stroke(world, 2, n=100)), "over the bound: not taken"
+        assert writer.depth == 2
+        third = asyncio.create_task(writer.add_stroke(stroke(world, 2, n=100)))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not third.done()
+        gate.set()
+        await third
+        await writer.flush()
+        assert writer.put_nowait(stroke(world, 3, n=100))  # room again
+        await writer.flush()
+    assert [r.seq for r in await stored_strokes(sessions, world)] == [0, 1, 2, 3]
+    with pytest.raises(RuntimeError):
+        writer.put_nowait(stroke(world, 4, n=100))  # closed
+
+
 async def test_writer_retries_until_the_database_recovers(
     sessions: async_sessionmaker[AsyncSession], world: World
 ) -> None:
