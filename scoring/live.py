@@ -48,6 +48,8 @@ L_COVERED = 8
 N_LIVE = 9
 
 _INITIAL_CAPACITY = 512
+_F32 = np.dtype(np.float32)  # compared as a dtype: against the scalar type numpy converts it
+_COVERAGE_BINS = float(C.COVERAGE_BINS)
 
 
 @loop_kernel
@@ -161,9 +163,10 @@ class LiveScorer:
         if not self._drawing:
             raise RuntimeError("add_points: no stroke begun")
         rows = batch if isinstance(batch, np.ndarray) else np.asarray(batch)
-        if rows.ndim != 2 or rows.shape[1] != N_WIRE_COLUMNS:
+        shape = rows.shape
+        if len(shape) != 2 or shape[1] != N_WIRE_COLUMNS:
             raise ValueError(f"batch: expected shape (n, {N_WIRE_COLUMNS}), got {rows.shape}")
-        if rows.dtype != np.float32 or not rows.flags.c_contiguous:
+        if rows.dtype != _F32 or not rows.flags.c_contiguous:
             rows = np.ascontiguousarray(rows, dtype=np.float64)
         need = self._n + rows.shape[0]
         if need > self._buf.shape[0]:
@@ -180,7 +183,7 @@ class LiveScorer:
         )  # fmt: skip
         self._n += kept
         return LiveFeedback(
-            self._target, float(self._lstate[L_COVERED]) / C.COVERAGE_BINS, deviation,
+            self._target, self._lstate.item(L_COVERED) / _COVERAGE_BINS, deviation,
             deviation > tol, self._n,
         )  # fmt: skip
 

@@ -234,7 +234,7 @@ def point_rows(payload: bytes, limits: Limits) -> np.ndarray[Any, np.dtype[np.fl
         raise ProtocolError(
             "too_many_points", f"bin: {n} points, more than {limits.max_points_per_batch} a batch"
         )
-    rows = np.frombuffer(payload, dtype=POINT_DTYPE).reshape(n, len(POINT_COLUMNS))
+    rows: np.ndarray[Any, np.dtype[np.float32]] = np.frombuffer(payload, dtype=_ROW_DTYPE)
     if not _all_finite(payload, rows):
         raise ProtocolError("non_finite", "bin: a point holds NaN or infinity")
     return rows
@@ -249,6 +249,8 @@ def _all_finite(payload: bytes, rows: np.ndarray[Any, np.dtype[np.float32]]) -> 
     return bool(np.isfinite(rows).all())
 
 
+# one row as a sub-array type: frombuffer then gives (n, 6) float32 rows without a reshape
+_ROW_DTYPE: Final = np.dtype((POINT_DTYPE, (len(POINT_COLUMNS),)))
 _NATIVE_LITTLE: Final = sys.byteorder == "little"
 _SUM_CHECK_BYTES: Final = 64 * POINT_ROW_BYTES  # beyond this, numpy's vector loop is cheaper
 
