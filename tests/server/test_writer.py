@@ -240,9 +240,11 @@ async def test_writer_stores_an_abandoned_attempt_without_touching_progress(
     assert progress is None  # an attempt left half-way is no finished attempt
 
 
-async def test_writer_backpressure_waits_and_loses_nothing(
+def _two_stroke_writer(
     sessions: async_sessionmaker[AsyncSession], world: World
-) -> None:
+) -> tuple[asyncio.Event, Writer]:
+    """A writer whose queue holds two 100-point strokes, and whose sessions open (so its
+    batches are written) only once the gate is set."""
     gate = asyncio.Event()
 
     @asynccontextmanager
@@ -251,9 +253,15 @@ async def test_writer_backpressure_waits_and_loses_nothing(
         async with sessions() as session:
             yield session
 
-    one = stroke(world, 0, n=100)
-    bound = 2 * (one.points.nbytes + 256)
-    async with running(Writer(gated, max_bytes=bound, max_delay=0)) as writer:
+    bound = 2 * (stroke(world, 0, n=100).points.nbytes + 256)
+    return gate, Writer(gated, max_bytes=bound, max_delay=0)
+
+
+async def test_writer_backpressure_waits_and_loses_nothing(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    gate, writer = _two_stroke_writer(sessions, world)
+    async with running(writer):
         await writer.add_stroke(stroke(world, 0, n=100))
         await writer.add_stroke(stroke(world, 1, n=100))
         third = asyncio.create_task(writer.add_stroke(stroke(world, 2, n=100)))
@@ -272,17 +280,8 @@ async def test_writer_put_nowait_queues_where_there_is_room_and_refuses_where_no
 ) -> None:
     """The live path's way in: no await while there is room; a full queue takes nothing (the
     caller then awaits `put`), and whatever was taken is written, in order, with the rest."""
-    gate = asyncio.Event()
-
-    @asynccontextmanager
-    async def gated() -> AsyncIterator[AsyncSession]:
-        await gate.wait()
-        async with sessions() as session:
-            yield session
-
-    one = stroke(world, 0, n=100)
-    bound = 2 * (one.points.nbytes + 256)
-    async with running(Writer(gated, max_bytes=bound, max_delay=0)) as writer:
+    gate, writer = _two_stroke_writer(sessions, world)
+    async with running(writer):
         assert writer.put_nowait(stroke(world, 0, n=100))
         assert writer.put_nowait(stroke(world, 1, n=100))
         assert not writer.put_nowait(stroke(world, 2, n=100)), "over the bound: not taken"
