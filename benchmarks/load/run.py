@@ -1,14 +1,16 @@
 """The live server under load: N stylus players in rooms, on loopback, against a bare relay.
 
     python3 benchmarks/load/run.py --players 200 --room-size 4 --seconds 30 [--baseline]
-                                   [--find-max] [--processes 4] [--out results.json]
+                                   [--find-max] [--processes 4] [--no-pin] [--out results.json]
 
 It starts `python3 -m server.cli serve` on a free port with a fresh SQLite file (and, with
 --baseline or --find-max, `relay_app.py` under uvicorn), signs the players up over HTTP before
 the clock starts, and runs the players in client processes (`load_players.py`), each room whole
 inside one process. While the players draw it reads the server's CPU time from /proc; after,
 it waits for every answer still in flight, prints a table and writes the figures as JSON.
-Not a test: CI never runs it. See docs/load.md.
+By default (`--no-pin` turns it off) the target runs on one CPU and this script and the client
+processes on the others: on two cores, bots scheduled onto the target's core preempt it and
+measure themselves. Not a test: CI never runs it. See docs/load.md.
 """
 
 from __future__ import annotations
@@ -89,7 +91,22 @@ class Target:
                 self.process.wait(5)
 
 
-def start_target(kind: str, workdir: Path, log: Path, database_url: str | None = None) -> Target:
+def pinning(pin: bool) -> tuple[set[int], set[int]] | None:
+    """The CPUs for the target and for everything else (this script, the client processes):
+    the first CPU this process may use, and the rest; None when not pinning or with one CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def start_target(
+    kind: str,
+    workdir: Path,
+    log: Path,
+    database_url: str | None = None,
+    cpus: set[int] | None = None,
+) -> Target:
     port = _free_port()
     env = dict(os.environ, INKROOM_SECRET_KEY=secrets.token_urlsafe(48))
     if kind == "server":
@@ -100,6 +117,10 @@ def start_target(kind: str, workdir: Path, log: Path, database_url: str | None =
         argv = [sys.executable, str(HERE / "relay_app.py"), "--port", str(port)]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=out, stderr=out)
+    if cpus is not None:
+        # set on the main thread while it is still starting Python: every thread the server
+        # makes later (the writer's, SQLite's) inherits it
+        os.sched_setaffinity(process.pid, cpus)
     target = Target(kind, process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -340,6 +361,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the server's database, e.g. an empty Postgres database (default: a fresh SQLite "
         "file); it is migrated and seeded at start",
     )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the target on one CPU, this script and the client processes on the others, so "
+        "the bots never take the target's core (default: on, with two CPUs or more)",
+    )
     parser.add_argument("--out", type=Path, help="results JSON (default: a temp file)")
     args = parser.parse_args(argv)
     if args.players < args.room_size or args.room_size < 2:
@@ -349,9 +377,16 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: v for k, v in vars(args).items() if k not in ("out", "log_dir")},
         "strokes": data_path().name if data_path().is_file() else "synthetic",
         "cpus": os.cpu_count(),
+        "pinned": None,
         "runs": [],
         "find_max": {},
     }
+    pins = pinning(args.pin)
+    if pins is not None:
+        target_cpus, client_cpus = pins
+        os.sched_setaffinity(0, client_cpus)  # the client processes inherit it
+        report["pinned"] = {"target": sorted(target_cpus), "clients": sorted(client_cpus)}
+        print(f"pinned: the target on CPU {sorted(target_cpus)}, clients on {sorted(client_cpus)}")
     kinds = ["server", *(["relay"] if args.baseline or args.find_max else [])]
     if args.only:
         kinds = [args.only]
@@ -359,7 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         for kind in kinds:
             print(f"starting {kind}", flush=True)
-            target = start_target(kind, workdir, workdir / f"{kind}.log", args.database_url)
+            target = start_target(
+                kind, workdir, workdir / f"{kind}.log", args.database_url,
+                pins[0] if pins is not None else None,
+            )  # fmt: skip
             stack.callback(target.stop)
             accounts = Accounts(target)
             tokens = accounts.take(args.players)
