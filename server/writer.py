@@ -8,8 +8,7 @@ room it says so and the caller awaits `put`. One task takes the queue's head, up
 `max_items` items or whatever arrived within `max_delay` seconds of the first, and writes it as
 one transaction: strokes in one COPY (Postgres) or multi-row INSERT (SQLite), then events,
 attempt finishes, shared step results and participant results, each through
-`schema.repository`. Items leave the
-queue only once their transaction has committed.
+`schema.repository`. Items leave the queue only once their transaction has committed.
 
 When the database is unavailable (a connection error, a timeout, a lock) the same batch is
 retried with backoff until it goes through, and nothing behind it overtakes it. A retry may
@@ -169,7 +168,7 @@ class Writer:
         """Queue an item; waits while the queue is full. Raises RuntimeError once closing."""
         item, size = _stamped(item)
         # an item larger than the bound alone still goes through an empty queue
-        if self._waiting_puts or not self._has_room(size):
+        if not self._has_room(size):
             self._waiting_puts += 1
             try:
                 await self._changed.wait_for(lambda: self._closing or self._has_room(size))
